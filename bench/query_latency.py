@@ -1,0 +1,94 @@
+"""Query latency (question embedding + hybrid search) on a 100k-chunk index, and its memory.
+
+Encoding 100k passages would take over an hour on a laptop CPU, so the index holds real-vocabulary
+passages for BM25 and random unit vectors for FAISS: exact inner-product search costs the same
+whatever the vectors are. The question embedding is real.
+
+Run: python -m bench.query_latency [--chunks N] [--queries N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.corpus import synthetic_passages
+from rag.bm25 import Bm25Index
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.eval import load_questions
+from rag.index_store import ChunkRecord, FileEntry, Manifest, new_dense_index, write_snapshot
+from rag.retrieval import Retriever
+
+QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
+
+
+def rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+def build_index(folder: Path, count: int, embedder: Embedder) -> None:
+    passages = synthetic_passages(count)
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((count, embedder.dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(count, dtype=np.int64)
+    dense = new_dense_index(embedder.dimension)
+    dense.add_with_ids(vectors, ids)
+    chunks = {
+        i: ChunkRecord(i, f"doc-{i // 20}.md", None, ("Synthetic",), 0, len(t), t, str(i))
+        for i, t in enumerate(passages)
+    }
+    files = {
+        f"doc-{n}.md": FileEntry(0, 0, None, 1, list(range(n * 20, min(count, n * 20 + 20))))
+        for n in range(count // 20)
+    }
+    manifest = Manifest(embedder.name, embedder.dimension, {}, files, count)
+    write_snapshot(folder, manifest, chunks, dense, Bm25Index.build(list(chunks), passages))
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    embedder = Embedder()
+    embedder.encode(["warm up"])
+    questions = [q.question for q in load_questions(QUESTIONS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        build_index(Path(tmp), args.chunks, embedder)
+        print(f"built a {args.chunks}-chunk index in {time.perf_counter() - started:.1f} s")
+        before = rss_mb()
+        retriever = Retriever(Settings(index_dir=Path(tmp)), embedder)
+        loaded = rss_mb() - before
+        timings: dict[str, list[float]] = {"embed": [], "hybrid total": [], "dense total": [], "bm25 total": []}
+        for n in range(args.queries):
+            question = questions[n % len(questions)]
+            t0 = time.perf_counter()
+            embedder.encode_query(question)
+            timings["embed"].append((time.perf_counter() - t0) * 1000)
+            for mode in ("hybrid", "dense", "bm25"):
+                t0 = time.perf_counter()
+                retriever.search(question, k=5, mode=mode)
+                timings[f"{mode} total"].append((time.perf_counter() - t0) * 1000)
+    print(f"memory of the loaded index: {loaded:.0f} MB (resident, {args.chunks} chunks)")
+    print(f"{'ms per query':<22}{'p50':>8}{'p95':>8}")
+    for name, values in timings.items():
+        print(f"{name:<22}{statistics.median(values):>8.1f}{percentile(values, 95):>8.1f}")
+    print(f"hybrid p50 {statistics.median(timings['hybrid total']):.1f} ms   (goal <= 25 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""`python -m ingest`: index the data folder (incrementally) and print what happened."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ingest.pipeline import IngestReport, ingest
+from ingest.report import format_report
+from ingest.watch import watch_folder
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.index_store import IndexLocked
+
+
+class _Bars:
+    """tqdm bars on stderr for reading files and embedding chunks."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, tqdm] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        bar = self.bars.get(phase)
+        if bar is None:
+            label = "reading files" if phase == "read" else "embedding chunks"
+            bar = self.bars[phase] = tqdm(
+                total=total, desc=label, unit=" files" if phase == "read" else " chunks", leave=False
+            )
+        bar.total = total
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
+def _run_once(settings: Settings, embedder: Embedder, rebuild: bool) -> IngestReport | None:
+    bars = _Bars()
+    try:
+        report = ingest(settings, rebuild=rebuild, progress=bars, embedder=embedder)
+    except IndexLocked as exc:
+        bars.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    except OSError as exc:
+        bars.close()
+        print(
+            f"error: the index could not be written ({exc.strerror or exc}); the previous index is intact",
+            file=sys.stderr,
+        )
+        return None
+    bars.close()
+    print(format_report(report), flush=True)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ingest", description="Index the documents folder for search.")
+    parser.add_argument("--data", type=Path, help="documents folder (default: $DATA_DIR or data/)")
+    parser.add_argument("--index", type=Path, help="index folder (default: $INDEX_DIR or index/)")
+    parser.add_argument("--rebuild", action="store_true", help="re-read and re-embed everything")
+    parser.add_argument("--watch", action="store_true", help="keep running and re-index on every change")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(data_dir=args.data, index_dir=args.index)
+    if not settings.data_dir.is_dir():
+        print(f"error: documents folder {settings.data_dir} does not exist", file=sys.stderr)
+        return 2
+    embedder = Embedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
+    report = _run_once(settings, embedder, args.rebuild)
+    if not args.watch:
+        return 0 if report is not None else 1
+    print(f"Watching {settings.data_dir} for changes (Ctrl-C to stop)...", flush=True)
+    watch_folder(settings.data_dir, settings.index_dir, lambda: _run_once(settings, embedder, False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Local-first retrieval-augmented generation: loading, chunking, embedding, indexing and retrieval."""

@@ -1,0 +1,105 @@
+"""`python -m rag.eval`: retrieval quality (hit@1, hit@k, MRR, evidence hit@k) over a question file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.config import Settings
+from rag.index_store import IndexMissing
+from rag.retrieval import MODES, Hit, Retriever
+
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Question:
+    question: str
+    source: str
+    evidence: str | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Averages over all questions; evidence is over the questions that give one."""
+
+    questions: int
+    hit_at_1: float
+    hit_at_k: float
+    mrr: float
+    evidence_at_k: float | None
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                raw = json.loads(line)
+                questions.append(Question(raw["question"], raw["source"], raw.get("evidence"), raw.get("page")))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{number}: not a question record ({exc})") from exc
+    return questions
+
+
+def _normalized(text: str) -> str:
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def _from_source(hit: Hit, source: str) -> bool:
+    return hit.source == source or source in hit.duplicates
+
+
+def score(retriever: Retriever, questions: list[Question], k: int, mode: str) -> Scores:
+    first = at_k = reciprocal = 0.0
+    evidence_hits, evidence_total = 0, 0
+    for item in questions:
+        hits = retriever.search(item.question, k=k, mode=mode)
+        ranks = [rank for rank, hit in enumerate(hits, start=1) if _from_source(hit, item.source)]
+        first += bool(ranks and ranks[0] == 1)
+        at_k += bool(ranks)
+        reciprocal += 1 / ranks[0] if ranks else 0.0
+        if item.evidence:
+            evidence_total += 1
+            wanted = _normalized(item.evidence)
+            evidence_hits += any(_from_source(h, item.source) and wanted in _normalized(h.text) for h in hits)
+    count = max(len(questions), 1)
+    evidence = evidence_hits / evidence_total if evidence_total else None
+    return Scores(len(questions), first / count, at_k / count, reciprocal / count, evidence)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rag.eval", description="Measure retrieval quality.")
+    parser.add_argument("--questions", type=Path, required=True, help="JSONL of {question, source, evidence?, page?}")
+    parser.add_argument("--index", type=Path, help="index folder (default: $INDEX_DIR or index/)")
+    parser.add_argument("--k", type=int, default=5, help="cut-off for hit@k and evidence hit@k (default 5)")
+    parser.add_argument("--mode", choices=(*MODES, "all"), default="all", help="one mode, or all of them side by side")
+    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(index_dir=args.index)
+    try:
+        retriever = Retriever(settings)
+        questions = load_questions(args.questions)
+    except (IndexMissing, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    modes = MODES if args.mode == "all" else (args.mode,)
+    results = {mode: score(retriever, questions, args.k, mode) for mode in modes}
+    if args.json:
+        print(json.dumps({mode: vars(s) for mode, s in results.items()}, indent=1))
+        return 0
+    print(f"{len(questions)} questions, k={args.k}")
+    print(f"{'mode':<8} {'hit@1':>7} {'hit@k':>7} {'MRR':>7} {'evidence@k':>11}")
+    for mode, s in results.items():
+        evidence = f"{s.evidence_at_k:.3f}" if s.evidence_at_k is not None else "-"
+        print(f"{mode:<8} {s.hit_at_1:>7.3f} {s.hit_at_k:>7.3f} {s.mrr:>7.3f} {evidence:>11}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

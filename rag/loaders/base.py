@@ -1,0 +1,73 @@
+"""The shape every loader returns: text blocks that remember where they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class SkipFile(Exception):
+    """A file that cannot be indexed; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph-like run of text with its place in the document.
+
+    `start`/`end` are character offsets into the document's extracted text; for PDFs, into
+    the text of `page`, so a citation can point at the exact passage.
+    """
+
+    text: str
+    heading_path: tuple[str, ...]
+    page: int | None
+    start: int
+    end: int
+
+
+@dataclass
+class LoadedDocument:
+    """Blocks in reading order, plus notes worth telling the user (such as a guessed encoding)."""
+
+    blocks: list[Block]
+    notes: list[str] = field(default_factory=list)
+
+
+class BlockBuilder:
+    """Accumulates blocks for one text stream, tracking offsets as if they were joined by blank lines."""
+
+    def __init__(self, page: int | None = None) -> None:
+        self.page = page
+        self.blocks: list[Block] = []
+        self._offset = 0
+
+    def add(self, text: str, heading_path: tuple[str, ...]) -> None:
+        text = text.strip()
+        if not text:
+            return
+        self.blocks.append(Block(text, heading_path, self.page, self._offset, self._offset + len(text)))
+        self._offset += len(text) + 2
+
+    def add_at(self, text: str, heading_path: tuple[str, ...], start: int) -> None:
+        """Add a block whose offset in the source text is known exactly."""
+        stripped = text.strip()
+        if not stripped:
+            return
+        start += len(text) - len(text.lstrip())
+        self.blocks.append(Block(stripped, heading_path, self.page, start, start + len(stripped)))
+
+
+class HeadingStack:
+    """Keeps the current heading path as headings of various levels arrive."""
+
+    def __init__(self, root: tuple[str, ...] = ()) -> None:
+        self._root = root
+        self._levels: list[tuple[int, str]] = []
+
+    def push(self, level: int, title: str) -> None:
+        while self._levels and self._levels[-1][0] >= level:
+            self._levels.pop()
+        self._levels.append((level, title.strip()))
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return self._root + tuple(title for _, title in self._levels)

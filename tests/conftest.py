@@ -1,0 +1,53 @@
+"""Shared fixtures: one real embedding model for the session, and an index of the shipped sample documents."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from ingest.pipeline import ingest
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.retrieval import Retriever
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    index = tmp_path_factory.mktemp("sample-index")
+    report = ingest(Settings(data_dir=SAMPLE_DATA, index_dir=index), embedder=embedder)
+    assert not report.skipped, report.skipped
+    return index
+
+
+@pytest.fixture(scope="session")
+def sample_retriever(sample_index: Path, embedder: Embedder) -> Retriever:
+    return Retriever(Settings(data_dir=SAMPLE_DATA, index_dir=sample_index), embedder)
+
+
+def run_cli(
+    *args: str, stdin: str | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m ...` from the project root, as a user would."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

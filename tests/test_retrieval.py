@@ -1,0 +1,96 @@
+"""Retrieval over the shipped samples: modes, languages, duplicates, and the two command lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rag.bm25 import reads_as_bulgarian, tokenize
+from rag.eval import load_questions, score
+from rag.retrieval import Retriever
+from tests.conftest import ROOT, run_cli
+
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
+
+
+def test_question_set_is_big_and_multilingual() -> None:
+    questions = load_questions(QUESTIONS)
+    assert len(questions) >= 30
+    assert sum("bg/" in q.source for q in questions) >= 5 and sum("ru/" in q.source for q in questions) >= 5
+
+
+def test_hybrid_is_at_least_as_good_as_dense(sample_retriever: Retriever) -> None:
+    questions = load_questions(QUESTIONS)
+    hybrid = score(sample_retriever, questions, 5, "hybrid")
+    dense = score(sample_retriever, questions, 5, "dense")
+    assert hybrid.hit_at_k >= dense.hit_at_k
+    assert hybrid.mrr >= dense.mrr
+    assert hybrid.hit_at_k >= 0.9 and hybrid.evidence_at_k is not None and hybrid.evidence_at_k >= 0.85
+
+
+def test_pdf_hits_carry_the_right_page(sample_retriever: Retriever) -> None:
+    hit = sample_retriever.search("How much memory does a 7 billion parameter model need in Q4_K_M?", k=1)[0]
+    assert (hit.source, hit.page) == ("course-handbook.pdf", 5)
+
+
+def test_cyrillic_keyword_search_finds_inflected_forms(sample_retriever: Retriever) -> None:
+    bulgarian = sample_retriever.search("глоба за закъснение на книгите", k=1, mode="bm25")
+    assert bulgarian[0].source == "bg/правилник-библиотека.md"
+    russian = sample_retriever.search("аккумулятор солнечной панели", k=1, mode="bm25")
+    assert russian[0].source == "ru/метеостанция.txt"
+
+
+def test_tokenizer_folds_case_and_stems_per_language() -> None:
+    # The Bulgarian article is only removed where the text reads as Bulgarian ("е", "ще" ...).
+    assert tokenize("библиотека") == tokenize("Библиотеката е отворена")[:1]
+    assert tokenize("книги") == tokenize("книгите ще бъдат върнати")[:1]
+    assert tokenize("работа") == tokenize("работы")  # Russian words ending in -та keep their stem
+    assert tokenize("Метеостанции") == tokenize("метеостанция")
+    assert tokenize("Ёлка") == tokenize("елка")
+    assert tokenize("Running runners") == tokenize("run runner")
+    assert reads_as_bulgarian("Колко книги може да вземе ученикът?")
+    assert not reads_as_bulgarian("Сколько книг можно взять в библиотеке, если это возможно?")
+
+
+def test_modes_return_ranked_distinct_hits(sample_retriever: Retriever) -> None:
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = sample_retriever.search("greenhouse watering schedule", k=4, mode=mode)
+        assert hits and hits[0].source == "greenhouse-faq.html", mode
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert len({h.chunk.id for h in hits}) == len(hits)
+
+
+def test_search_cli_json_and_stdin(sample_index: Path) -> None:
+    one = run_cli("-m", "rag.search", "--index", str(sample_index), "--k", "3", "--json", "Which port does Ollama use?")
+    assert one.returncode == 0, one.stderr
+    hits = json.loads(one.stdout)
+    assert len(hits) == 3 and set(hits[0]) == {"source", "page", "text", "score"}
+    assert hits[0]["source"] == "lab-setup.md" and hits[0]["page"] is None
+    many = run_cli(
+        "-m",
+        "rag.search",
+        "--index",
+        str(sample_index),
+        "--json",
+        "--mode",
+        "bm25",
+        stdin="TTFT\nрадиатор\nglobal warming\n",
+    )
+    lines = many.stdout.strip().splitlines()
+    assert len(lines) == 3 and all(isinstance(json.loads(line), list) for line in lines)
+    assert json.loads(lines[0])[0]["page"] == 2
+    readable = run_cli("-m", "rag.search", "--index", str(sample_index), "When are the plants watered?")
+    assert "greenhouse-faq.html" in readable.stdout.splitlines()[1]
+
+
+def test_eval_cli_prints_every_mode(sample_index: Path) -> None:
+    result = run_cli("-m", "rag.eval", "--index", str(sample_index), "--questions", str(QUESTIONS), "--json")
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert set(scores) == {"hybrid", "dense", "bm25"}
+    assert all(0 <= s["mrr"] <= 1 and s["questions"] >= 30 for s in scores.values())
+
+
+def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_cli("-m", "rag.search", "--index", str(tmp_path / "nothing"), "--json", "hello")
+    assert result.returncode == 2 and "run `python -m ingest` first" in result.stderr
