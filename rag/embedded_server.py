@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-BUNDLED_MODEL_NAME = "gemma-3-270m (Q4_K_M, embedded)"
+BUNDLED_MODEL_NAME = "gemma-3-270m-q4_k_m"
 
 
 class EmbeddedServerError(RuntimeError):
@@ -75,6 +75,7 @@ class EmbeddedServer:
         command = [sys.executable, "-m", "llama_cpp.server", *self.source.arguments]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.context_tokens)]
         command += ["--n_threads", str(self.threads), "--logits_all", "False", "--interrupt_requests", "False"]
+        command += ["--model_alias", self.source.name]
         if self.source.chat_format:
             command += ["--chat_format", self.source.chat_format]
         return command

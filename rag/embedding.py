@@ -43,6 +43,7 @@ class Embedder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()  # token counts of long texts are wanted, not warned about
         return SentenceTransformer(str(Path(path).expanduser()) if local else path, device=self.device)
 
     @property

@@ -51,3 +51,33 @@ def run_cli(
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+@pytest.fixture(scope="session")
+def local_llm():
+    """A real llama.cpp server with the bundled Gemma 3 270M, on a free port."""
+    from rag.embedded_server import EmbeddedServer
+
+    server = EmbeddedServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def cloud_llm():
+    """A second real llama.cpp server standing in for a cloud API."""
+    from rag.embedded_server import EmbeddedServer
+
+    server = EmbeddedServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def fault_server():
+    from tests.fault_server import FaultServer
+
+    with FaultServer() as server:
+        yield server

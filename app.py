@@ -1,0 +1,197 @@
+"""The Chainlit chat app: event handlers only; everything else lives in `rag/`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import chainlit as cl
+from chainlit.input_widget import NumberInput, Select, Slider, TextInput
+
+from rag.answer import NO_CONTEXT_ANSWER, Answer, ChatOptions
+from rag.generation import GenerationParams
+from rag.presentation import citation_name, error_block, metrics_line, retrieval_summary, sources_block, welcome
+from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn, source_label
+from rag.retrieval import MODES
+from rag.service import ChatService
+from rag.uploads import UploadRejected, save_upload
+
+service = ChatService()
+_background: list[asyncio.Task[None]] = []
+
+
+@cl.on_app_startup
+async def startup() -> None:
+    await asyncio.to_thread(service.warm_up)
+    _background.append(asyncio.create_task(service.watch_data()))
+    asyncio.get_running_loop().run_in_executor(None, service.local_backend)  # warm the local model early
+
+
+@cl.on_app_shutdown
+async def shutdown() -> None:
+    for task in _background:
+        task.cancel()
+    service.backends.close()
+
+
+def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
+    cloud = service.backends.cloud
+    backend_values = ["local", "cloud"] if cloud.available else ["local"]
+    widgets = [
+        Select(
+            id="backend",
+            label="Answer with" if cloud.available else f"Answer with (cloud unavailable: {cloud.reason})",
+            values=backend_values,
+            initial_index=0,
+        ),
+        Select(id="local_model", label="Local model", values=local_models or ["(none)"], initial_index=0),
+    ]
+    if cloud.available:
+        initial = cloud_models.index(cloud.model) if cloud.model in cloud_models else 0
+        widgets.append(
+            Select(id="cloud_model", label="Cloud model", values=cloud_models or [cloud.model], initial_index=initial)
+        )
+    widgets += [
+        Slider(id="temperature", label="Temperature", initial=0.2, min=0, max=1.5, step=0.05),
+        Slider(id="top_p", label="Top-p", initial=0.95, min=0.05, max=1, step=0.05),
+        Slider(id="max_tokens", label="Max answer tokens", initial=256, min=16, max=2048, step=16),
+        Slider(id="top_k", label="Sources to retrieve", initial=service.settings.top_k, min=1, max=12, step=1),
+        Select(id="mode", label="Retrieval mode", values=list(MODES), initial_value=service.settings.retrieval_mode),
+        TextInput(
+            id="system_prompt", label="System prompt (persona, examples)", initial=DEFAULT_SYSTEM_PROMPT, multiline=True
+        ),
+        NumberInput(id="sampler_top_k", label="Local only: top-k sampling (0 = server default)", initial=0),
+        NumberInput(id="repeat_penalty", label="Local only: repeat penalty (0 = server default)", initial=0),
+    ]
+    return widgets
+
+
+def _options(values: dict) -> ChatOptions:
+    params = GenerationParams(
+        temperature=float(values.get("temperature", 0.2)),
+        top_p=float(values.get("top_p", 0.95)),
+        max_tokens=int(values.get("max_tokens", 256)),
+        top_k=int(values.get("sampler_top_k") or 0) or None,
+        repeat_penalty=float(values.get("repeat_penalty") or 0) or None,
+    )
+    return ChatOptions(
+        top_k=int(values.get("top_k", service.settings.top_k)),
+        mode=str(values.get("mode", service.settings.retrieval_mode)),
+        system_prompt=str(values.get("system_prompt") or DEFAULT_SYSTEM_PROMPT),
+        params=params,
+    )
+
+
+@cl.on_chat_start
+async def start() -> None:
+    status = cl.Message(content="Starting the local model, one moment...")
+    await status.send()
+    local = await asyncio.to_thread(service.local_backend)
+    local_models, cloud_models = await asyncio.gather(
+        asyncio.to_thread(service.models, local), asyncio.to_thread(service.models, service.backends.cloud)
+    )
+    if local is not None and local.model in local_models:
+        local_models = [local.model] + [m for m in local_models if m != local.model]
+    values = await cl.ChatSettings(_settings_widgets(local_models, cloud_models)).send()
+    cl.user_session.set("values", values)
+    cl.user_session.set("history", [])
+    chunks, files = await asyncio.to_thread(service.corpus_size)
+    status.content = welcome(local, service.backends.cloud, chunks, files)
+    if local is None:
+        status.content += f"\n\n> The local model could not be started: {service.local_error}"
+    await status.update()
+
+
+@cl.on_settings_update
+async def update_settings(values: dict) -> None:
+    cl.user_session.set("values", values)
+
+
+async def _index_uploads(elements: list) -> None:
+    """Save uploaded files into data/uploads and index them, showing progress in the chat."""
+    async with cl.Step(name="Indexing uploads", type="tool") as step:
+        saved = []
+        for element in elements:
+            if not getattr(element, "path", None):
+                continue
+            try:
+                path, new = await asyncio.to_thread(
+                    save_upload,
+                    Path(element.path),
+                    element.name,
+                    service.settings.data_dir,
+                    service.settings.max_file_mb,
+                )
+                saved.append(
+                    f"{path.relative_to(service.settings.data_dir).as_posix()}" + ("" if new else " (already there)")
+                )
+            except UploadRejected as exc:
+                saved.append(f"not saved: {exc}")
+        step.input = "\n".join(saved)
+        report = await asyncio.to_thread(service.reindex)
+        skipped = "".join(
+            f"\n- skipped {path}: {reason}" for path, reason in report.skipped if path.startswith("uploads/")
+        )
+        step.output = (
+            "Saved:\n- "
+            + "\n- ".join(saved)
+            + f"\n\nIndexed: {len(report.added)} new, {len(report.updated)} updated.{skipped}"
+        )
+
+
+def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
+    elements, pdf_names = [], {}
+    for number, hit in enumerate(answer.sources, start=1):
+        heading = " > ".join(hit.chunk.heading_path)
+        body = f"**{source_label(hit)}**" + (f"\n\n_{heading}_" if heading else "") + f"\n\n{hit.text}"
+        elements.append(cl.Text(name=citation_name(number), content=body, display="side"))
+        path = service.settings.data_dir / hit.source
+        if hit.page and path.suffix.lower() == ".pdf" and path.exists():
+            pdf_names[number] = f"{Path(hit.source).name} p.{hit.page} ({number})"
+            elements.append(cl.Pdf(name=pdf_names[number], path=str(path), page=hit.page, display="side"))
+    return elements, pdf_names
+
+
+@cl.on_message
+async def on_message(message: cl.Message) -> None:
+    if message.elements:
+        await _index_uploads(message.elements)
+    question = message.content.strip()
+    if not question:
+        return
+    values = cl.user_session.get("values") or {}
+    options = _options(values)
+    key = values.get("backend", "local")
+    backend = await asyncio.to_thread(service.backend, key, values.get(f"{key}_model"))
+    if backend is None:
+        await cl.Message(content=f"The local model is not available: {service.local_error}").send()
+        return
+    async with cl.Step(name="Retrieval", type="retrieval") as step:
+        step.input = question
+        retrieval = await asyncio.to_thread(service.assistant.retrieve, question, options)
+        step.output = retrieval_summary(retrieval.hits, retrieval.milliseconds)
+    if not retrieval.relevant:
+        await cl.Message(content=NO_CONTEXT_ANSWER).send()
+        return
+    history: list[Turn] = cl.user_session.get("history") or []
+    prompt = service.assistant.prompt(backend, question, retrieval.hits, history, options)
+    answer = Answer("", backend, prompt.sources)
+    reply = cl.Message(content="", author=backend.label)
+    streamed = False
+    async for piece in service.assistant.stream(backend, prompt, retrieval, options, answer):
+        await reply.stream_token(piece)
+        streamed = True
+    elements, pdf_names = _source_elements(answer)
+    reply.content = (
+        (answer.text or "")
+        + error_block(answer)
+        + "\n"
+        + sources_block(answer, pdf_names)
+        + "\n\n"
+        + metrics_line(answer)
+    )
+    reply.elements = elements
+    await (reply.update() if streamed else reply.send())
+    if answer.text and not answer.error:
+        history.append(Turn(question, answer.text))
+        cl.user_session.set("history", history)

@@ -1,0 +1,133 @@
+"""The whole question-to-cited-answer path, shared by the chat app and `python -m rag.ask`."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from rag.backends import Backend
+from rag.embedding import Embedder
+from rag.generation import BackendError, GenerationParams, StreamOutcome, stream_answer
+from rag.prompts import DEFAULT_SYSTEM_PROMPT, Prompt, Turn, build_prompt, cited_numbers
+from rag.retrieval import Hit, Retriever
+
+_LATIN = re.compile(r"[A-Za-z]")
+_LETTER = re.compile(r"[^\W\d_]")
+PROMPT_MARGIN_TOKENS = 64
+"""Room left for the chat template's own tokens, which the prompt builder cannot see."""
+
+
+def relevance_floor() -> float:
+    return float(os.environ.get("RELEVANCE_FLOOR", "") or 0.25)
+
+
+def is_relevant(question: str, hits: list[Hit], floor: float) -> bool:
+    """Whether the hits are worth answering from.
+
+    The bundled encoder only understands English, so a Latin-script question needs a dense
+    similarity above `floor`; for other scripts (Bulgarian, Russian) dense scores mean little and a
+    keyword (BM25) match is required instead.
+    """
+    if not hits:
+        return False
+    letters = _LETTER.findall(question)
+    latin = sum(1 for c in letters if _LATIN.match(c))
+    if letters and latin / len(letters) >= 0.5:
+        return max((h.dense_score or 0.0) for h in hits) >= floor or all(h.dense_score is None for h in hits)
+    return any(h.bm25_score for h in hits)
+
+
+@dataclass
+class Retrieval:
+    hits: list[Hit]
+    relevant: bool
+    milliseconds: float
+
+
+@dataclass
+class Answer:
+    """A finished answer: text, what it cited, where it came from, and how long it took."""
+
+    text: str
+    backend: Backend
+    sources: list[Hit]
+    cited: list[int] = field(default_factory=list)
+    error: BackendError | None = None
+    cut: bool = False
+    retrieval_ms: float = 0.0
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+    dropped_sources: int = 0
+    no_context: bool = False
+
+
+@dataclass
+class ChatOptions:
+    """Per-chat choices from the settings panel (or the command line)."""
+
+    top_k: int = 5
+    mode: str = "hybrid"
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    params: GenerationParams = field(default_factory=GenerationParams)
+
+
+NO_CONTEXT_ANSWER = (
+    "I could not find anything about this in your documents, so I will not guess. "
+    "Try other words, or add the document that covers it to the data folder."
+)
+
+
+class Assistant:
+    """Retrieves, prompts and streams; keeps nothing per chat (history is passed in)."""
+
+    def __init__(self, retriever: Retriever, embedder: Embedder) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+
+    def retrieve(self, question: str, options: ChatOptions) -> Retrieval:
+        started = time.perf_counter()
+        self.retriever.refresh()
+        hits = self.retriever.search(question, k=options.top_k, mode=options.mode)
+        milliseconds = (time.perf_counter() - started) * 1000
+        return Retrieval(hits, is_relevant(question, hits, relevance_floor()), milliseconds)
+
+    def count_tokens(self, text: str) -> int:
+        return self.embedder.count_many([text])[0]
+
+    def prompt(
+        self, backend: Backend, question: str, hits: list[Hit], history: list[Turn], options: ChatOptions
+    ) -> Prompt:
+        budget = backend.context_tokens - options.params.max_tokens - PROMPT_MARGIN_TOKENS
+        return build_prompt(
+            backend.prompt_style, question, hits, history, options.system_prompt, self.count_tokens, budget
+        )
+
+    async def stream(
+        self, backend: Backend, prompt: Prompt, retrieval: Retrieval, options: ChatOptions, answer: Answer
+    ) -> AsyncIterator[str]:
+        """Stream the answer's text; `answer` is complete (cited sources, timings, error) when this ends."""
+        outcome = StreamOutcome()
+        async for piece in stream_answer(backend, prompt, options.params, outcome):
+            yield piece
+        answer.text = outcome.text.strip()
+        answer.error, answer.cut = outcome.error, outcome.cut
+        answer.cited = cited_numbers(answer.text, len(prompt.sources))
+        answer.retrieval_ms = retrieval.milliseconds
+        answer.dropped_sources = prompt.dropped_sources
+        if outcome.first_token_at is not None:
+            answer.first_token_ms = (outcome.first_token_at - outcome.started) * 1000
+        answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
+
+    async def answer(self, backend: Backend, question: str, history: list[Turn], options: ChatOptions) -> Answer:
+        """Retrieve and answer in one call (no streaming to a UI), for the terminal and for tests."""
+        retrieval = self.retrieve(question, options)
+        if not retrieval.relevant:
+            return Answer(NO_CONTEXT_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
+        prompt = self.prompt(backend, question, retrieval.hits, history, options)
+        answer = Answer("", backend, prompt.sources)
+        async for _ in self.stream(backend, prompt, retrieval, options, answer):
+            pass
+        return answer

@@ -1,0 +1,165 @@
+"""Streaming an answer from any backend, turning every failure into a message a user can act on."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import openai
+from openai import AsyncOpenAI
+
+from rag.backends import Backend
+from rag.local_discovery import load_foundry_model
+from rag.prompts import Prompt
+
+_SECRET_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
+
+
+@dataclass
+class GenerationParams:
+    """Per-chat sampling settings; the local extras go through `extra_body` where accepted."""
+
+    temperature: float = 0.2
+    top_p: float = 0.95
+    max_tokens: int = 256
+    top_k: int | None = None
+    repeat_penalty: float | None = None
+    timeout: float = 120.0
+
+
+class BackendError(Exception):
+    """A failure described for the user: which backend, what happened, what to do."""
+
+    def __init__(self, backend: Backend, what: str, todo: str) -> None:
+        self.backend_label = backend.describe()
+        self.what = what
+        self.todo = todo
+        super().__init__(f"{self.backend_label}: {what}. {todo}")
+
+
+@dataclass
+class StreamOutcome:
+    """What came back, complete or not, with the timings needed for metrics."""
+
+    text: str = ""
+    error: BackendError | None = None
+    cut: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    finished_at: float | None = None
+
+
+def scrub(message: str, backend: Backend) -> str:
+    """Remove the API key, and anything that looks like one, from a server's error text."""
+    if backend.api_key and len(backend.api_key) > 3:
+        message = message.replace(backend.api_key, "***")
+    return _SECRET_LIKE.sub("***", message)
+
+
+def describe_error(exc: BaseException, backend: Backend, params: GenerationParams, mid_stream: bool) -> BackendError:
+    """Map an SDK or transport error to a BackendError; never echoes a secret."""
+    if isinstance(exc, openai.APITimeoutError | asyncio.TimeoutError | httpx.TimeoutException):
+        what = "the stream stalled for more than" if mid_stream else "no answer within"
+        return BackendError(
+            backend, f"{what} {params.timeout:.0f} s", "Try again, ask for fewer tokens, or raise the timeout."
+        )
+    if mid_stream or not isinstance(exc, openai.APIError):
+        detail = scrub(str(exc), backend)[:200] or type(exc).__name__
+        return BackendError(
+            backend, f"the answer stream broke off ({detail})", "The partial answer is kept; ask again to retry."
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return BackendError(
+            backend,
+            f"cannot reach the server at {backend.base_url}",
+            "Check that it is running and the address is right.",
+        )
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return BackendError(
+            backend, "the API key was rejected (401)", "Check OPENAI_API_KEY in the environment or .env."
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return BackendError(
+            backend,
+            f"the model '{backend.model}' is not known there (404)",
+            "Choose another model in the chat settings.",
+        )
+    if isinstance(exc, openai.RateLimitError):
+        return BackendError(backend, "too many requests or quota exhausted (429)", "Wait a moment and ask again.")
+    status = getattr(exc, "status_code", "?")
+    detail = scrub(str(getattr(exc, "message", "")), backend)[:200]
+    return BackendError(
+        backend, f"the server failed with status {status} ({detail})", "Try again; if it persists, switch backend."
+    )
+
+
+def client_for(backend: Backend, params: GenerationParams) -> AsyncOpenAI:
+    return AsyncOpenAI(base_url=backend.base_url, api_key=backend.api_key, timeout=params.timeout, max_retries=0)
+
+
+def request_arguments(backend: Backend, prompt: Prompt, params: GenerationParams) -> dict[str, object]:
+    arguments: dict[str, object] = {
+        "model": backend.model,
+        "stream": True,
+        "max_tokens": params.max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+    }
+    extras = {"top_k": params.top_k, "repeat_penalty": params.repeat_penalty}
+    extras = {k: v for k, v in extras.items() if v is not None}
+    if extras and backend.accepts_sampler_extras:
+        arguments["extra_body"] = extras
+    if prompt.style == "completion":
+        arguments.update(prompt=prompt.text, stop=prompt.stop)
+    else:
+        arguments["messages"] = prompt.messages
+    return arguments
+
+
+async def _chunks(
+    client: AsyncOpenAI, backend: Backend, prompt: Prompt, params: GenerationParams
+) -> AsyncIterator[str]:
+    arguments = request_arguments(backend, prompt, params)
+    if prompt.style == "completion":
+        stream = await client.completions.create(**arguments)  # type: ignore[call-overload]
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].text:
+                yield chunk.choices[0].text
+    else:
+        stream = await client.chat.completions.create(**arguments)  # type: ignore[call-overload]
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
+
+async def stream_answer(
+    backend: Backend, prompt: Prompt, params: GenerationParams, outcome: StreamOutcome
+) -> AsyncIterator[str]:
+    """Yield answer text as it arrives; on failure, fill `outcome.error` (and `cut` if text had come) and stop."""
+    if not backend.available:
+        outcome.error = BackendError(
+            backend, f"not available: {backend.reason}", "Choose the other backend in the chat settings."
+        )
+        return
+    client = client_for(backend, params)
+    try:
+        if backend.foundry_origin:
+            await asyncio.to_thread(load_foundry_model, backend)
+        if prompt.lead:
+            outcome.text = prompt.lead
+            yield prompt.lead
+        async for piece in _chunks(client, backend, prompt, params):
+            if outcome.first_token_at is None:
+                outcome.first_token_at = time.perf_counter()
+            outcome.text += piece
+            yield piece
+    except Exception as exc:
+        outcome.cut = outcome.first_token_at is not None
+        outcome.error = describe_error(exc, backend, params, outcome.cut)
+    finally:
+        outcome.finished_at = time.perf_counter()
+        await client.close()

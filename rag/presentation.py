@@ -1,0 +1,68 @@
+"""Text the chat shows, kept apart from the UI framework so it can be tested and reused."""
+
+from __future__ import annotations
+
+import textwrap
+
+from rag.answer import Answer
+from rag.backends import Backend
+from rag.prompts import source_label
+from rag.retrieval import Hit
+
+
+def citation_name(number: int) -> str:
+    """The element name the UI links: the answer's own citation marker."""
+    return f"[{number}]"
+
+
+def retrieval_summary(hits: list[Hit], milliseconds: float) -> str:
+    if not hits:
+        return f"No matching passages ({milliseconds:.0f} ms)."
+    lines = [f"{len(hits)} passages in {milliseconds:.0f} ms:"]
+    for number, hit in enumerate(hits, start=1):
+        lines.append(
+            f"{number}. **{source_label(hit)}** (score {hit.score:.3f}): {textwrap.shorten(hit.text, 160, placeholder=' ...')}"
+        )
+    return "\n".join(lines)
+
+
+def sources_block(answer: Answer, pdf_names: dict[int, str]) -> str:
+    """The list under an answer: cited sources first, each with its file, page and a quote."""
+    if not answer.sources:
+        return ""
+    order = answer.cited + [n for n in range(1, len(answer.sources) + 1) if n not in answer.cited]
+    lines = ["", "**Sources**" + ("" if answer.cited else " (the answer cites none; these were retrieved)")]
+    for number in order:
+        hit = answer.sources[number - 1]
+        quote = textwrap.shorten(hit.text, 140, placeholder=" ...")
+        pdf = f" · open {pdf_names[number]}" if number in pdf_names else ""
+        lines.append(f"- {citation_name(number)} {source_label(hit)}: “{quote}”{pdf}")
+    if answer.dropped_sources:
+        lines.append(f"\n_{answer.dropped_sources} lower-ranked source(s) left out to fit the model's context window._")
+    return "\n".join(lines)
+
+
+def metrics_line(answer: Answer) -> str:
+    parts = [answer.backend.describe(), f"retrieval {answer.retrieval_ms:.0f} ms"]
+    if answer.first_token_ms is not None:
+        parts.append(f"first token {answer.first_token_ms:.0f} ms")
+    parts.append(f"total {answer.total_ms / 1000:.1f} s")
+    return "_" + " · ".join(parts) + "_"
+
+
+def error_block(answer: Answer) -> str:
+    if answer.error is None:
+        return ""
+    state = "The answer was cut off here." if answer.cut else "No answer came back."
+    return f"\n\n> **{state}** {answer.error.backend_label}: {answer.error.what}. {answer.error.todo}"
+
+
+def welcome(local: Backend | None, cloud: Backend, chunks: int, files: int) -> str:
+    local_line = f"**Local model:** {local.describe()}" if local else "**Local model:** not available"
+    cloud_line = (
+        f"**Cloud model:** {cloud.describe()}" if cloud.available else f"**Cloud model:** unavailable: {cloud.reason}"
+    )
+    return (
+        f"Ready to answer from **{files} documents** ({chunks} passages).\n\n{local_line}\n\n{cloud_line}\n\n"
+        "Choose local or cloud for this chat in the settings (the sliders icon). With local, nothing leaves this machine."
+    )

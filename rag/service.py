@@ -1,0 +1,105 @@
+"""Process-wide state of the chat app: the index (kept live), the backends and the assistant."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+
+from ingest.pipeline import IngestReport, ingest
+from rag.answer import Assistant
+from rag.backends import Backend, list_models
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.index_store import IndexMissing
+from rag.retrieval import Retriever
+from rag.runtime import Backends
+
+log = logging.getLogger(__name__)
+
+
+class ChatService:
+    """Loaded once per app process. The index is refreshed from disk before every question, and the
+    data folder is watched, so files dropped into it are answerable without a restart."""
+
+    def __init__(self, settings: Settings | None = None, backends: Backends | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.embedder = Embedder(self.settings.embed_model, self.settings.embed_device, self.settings.embed_batch_size)
+        self.backends = backends or Backends()
+        self._retriever: Retriever | None = None
+        self._ingest_lock = threading.Lock()
+        self.local_error: str | None = None
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            try:
+                self._retriever = Retriever(self.settings, self.embedder)
+            except IndexMissing:
+                self.reindex()
+                self._retriever = Retriever(self.settings, self.embedder)
+        return self._retriever
+
+    def warm_up(self) -> None:
+        """Load the index and the encoder before the first question, not during it."""
+        self.embedder.encode_query("warm up")
+        _ = self.retriever
+
+    @property
+    def assistant(self) -> Assistant:
+        return Assistant(self.retriever, self.embedder)
+
+    def reindex(self) -> IngestReport:
+        """Incremental ingestion of the data folder; one at a time within this process."""
+        with self._ingest_lock:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            report = ingest(self.settings, embedder=self.embedder)
+        if self._retriever is not None:
+            self._retriever.refresh()
+        return report
+
+    def local_backend(self) -> Backend | None:
+        """The local backend, starting the embedded model if needed; None (with `local_error`) if that fails."""
+        try:
+            return self.backends.local()
+        except Exception as exc:
+            self.local_error = str(exc)
+            log.error("local model unavailable: %s", exc)
+            return None
+
+    def backend(self, key: str, model: str | None) -> Backend | None:
+        backend = self.local_backend() if key == "local" else self.backends.cloud
+        if backend is not None and model and model != backend.model:
+            return backend.with_model(model)
+        return backend
+
+    @staticmethod
+    def models(backend: Backend | None) -> list[str]:
+        if backend is None or not backend.available:
+            return []
+        return list_models(backend) or [backend.model]
+
+    def corpus_size(self) -> tuple[int, int]:
+        snapshot = self.retriever.snapshot
+        files = sum(1 for entry in snapshot.manifest.files.values() if entry.chunk_ids)
+        return len(snapshot.chunks), files
+
+    async def watch_data(self) -> None:
+        """Re-index shortly after anything in the data folder changes (runs for the app's lifetime)."""
+        from watchfiles import awatch
+
+        data: Path = self.settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        async for changes in awatch(data, debounce=1000, step=100):
+            if any(not Path(path).name.startswith(".") for _, path in changes):
+                try:
+                    report = await asyncio.to_thread(self.reindex)
+                    log.info(
+                        "re-indexed after a change: +%d ~%d -%d",
+                        len(report.added),
+                        len(report.updated),
+                        len(report.removed),
+                    )
+                except Exception as exc:
+                    log.error("re-indexing failed: %s", exc)
