@@ -66,6 +66,11 @@ def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
     return widgets
 
 
+def _configured_first(configured: str | None, offered: list[str]) -> list[str]:
+    """The configured model is the default choice, even when the server does not list it."""
+    return ([configured] if configured else []) + [m for m in offered if m != configured]
+
+
 def _options(values: dict) -> ChatOptions:
     params = GenerationParams(
         temperature=float(values.get("temperature", 0.2)),
@@ -90,8 +95,8 @@ async def start() -> None:
     local_models, cloud_models = await asyncio.gather(
         asyncio.to_thread(service.models, local), asyncio.to_thread(service.models, service.backends.cloud)
     )
-    if local is not None and local.model in local_models:
-        local_models = [local.model] + [m for m in local_models if m != local.model]
+    local_models = _configured_first(local.model if local else None, local_models)
+    cloud_models = _configured_first(service.backends.cloud.model, cloud_models)
     values = await cl.ChatSettings(_settings_widgets(local_models, cloud_models)).send()
     cl.user_session.set("values", values)
     cl.user_session.set("history", [])

@@ -56,6 +56,7 @@ def test_sample_html_drops_script_content() -> None:
     text = " ".join(b.text for b in document.blocks)
     assert "drip irrigation" in text
     assert "tracking-snippet" not in text and "toggleMenu" not in text and "internal build marker" not in text
+    assert "Home | Projects" not in text, "navigation menus are boilerplate"
 
 
 def test_docx_headings_and_tables() -> None:

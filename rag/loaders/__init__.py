@@ -10,7 +10,7 @@ from rag.loaders.html import load_html
 from rag.loaders.pdf import load_pdf
 from rag.loaders.text import load_markdown, load_plain_text
 
-LOADER_VERSION = 1
+LOADER_VERSION = 2
 """Bump when extraction changes, so ingestion re-reads files indexed by an older loader."""
 
 LOADERS: dict[str, Callable[[bytes], LoadedDocument]] = {

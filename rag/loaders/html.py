@@ -9,7 +9,8 @@ from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
 from rag.loaders.base import BlockBuilder, HeadingStack, LoadedDocument
 from rag.loaders.text import decode_nonempty
 
-_INVISIBLE = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object", "canvas"}
+_INVISIBLE = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object", "canvas", "nav"}
+"""Never indexed: code, styling, embedded objects, and navigation menus (the same links on every page)."""
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _BLOCKS = {
     "p", "li", "dt", "dd", "pre", "blockquote", "td", "th", "caption", "figcaption",

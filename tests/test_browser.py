@@ -1,0 +1,70 @@
+"""End to end in Debian's Chromium: ask, get a streamed cited answer, switch to the cloud, ask again."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.chainlit_app import ARTIFACTS, BROWSER_ARGS, running_app
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, local_llm, cloud_llm):
+    env = {
+        "LOCAL_BASE_URL": local_llm.base_url,
+        "LOCAL_MODEL": local_llm.source.name,
+        "LOCAL_LABEL": "llama.cpp",
+        "LOCAL_PROMPT_STYLE": "completion",
+        "LOCAL_CONTEXT_TOKENS": "4096",
+        "OPENAI_API_KEY": "test-key-for-the-stand-in",
+        "OPENAI_BASE_URL": cloud_llm.base_url,
+        "CLOUD_MODEL": "stand-in-cloud",
+        "CLOUD_CONTEXT_TOKENS": "4096",
+    }
+    with running_app(tmp_path_factory.mktemp("app"), env) as url:
+        yield url
+
+
+def _ask(page, question: str) -> None:
+    page.locator("#chat-input").fill(question)
+    page.keyboard.press("Enter")
+
+
+def test_ask_local_then_switch_to_cloud(app_url: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        page.goto(app_url)
+        page.get_by_text("Ready to answer", exact=False).wait_for(timeout=180_000)
+        assert "Local model:** " not in page.content()
+        page.get_by_text("llama.cpp (gemma-3-270m-q4_k_m, on this machine)", exact=False).first.wait_for()
+
+        _ask(page, "How much memory does a 7B model need with 4-bit quantization?")
+        sources = page.get_by_text("course-handbook.pdf, page 5", exact=False).first
+        sources.wait_for(timeout=180_000)
+        answer = page.locator(".step").filter(has_text="course-handbook.pdf, page 5").last
+        assert "According to" in answer.inner_text()
+        assert "llama.cpp (gemma-3-270m-q4_k_m, on this machine) · retrieval" in answer.inner_text()
+        assert (
+            page.get_by_text("Used Retrieval", exact=False).count() >= 1 or page.get_by_text("Retrieval").count() >= 1
+        )
+        page.screenshot(path=str(ARTIFACTS / "browser-local-answer.png"), full_page=True)
+
+        page.locator("#chat-settings-open-modal").click()
+        page.locator("#backend").click()
+        page.get_by_role("option", name="cloud").click()
+        page.get_by_role("button", name="Confirm").click()
+
+        _ask(page, "When are the plants in the greenhouse watered?")
+        cloud_answer = page.locator(".step").filter(has_text="Cloud API (stand-in-cloud, in the cloud) · retrieval")
+        cloud_answer.last.wait_for(timeout=180_000)
+        assert "greenhouse-faq.html" in cloud_answer.last.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "browser-cloud-answer.png"), full_page=True)
+        browser.close()
+    assert Path(ARTIFACTS / "browser-cloud-answer.png").stat().st_size > 10_000
