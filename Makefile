@@ -1,10 +1,13 @@
-# Two entry points: `make run` (set up, index data/, start the app) and `make test` (set up, run every test).
+# Two entry points: `make run` (set up, index data/, start the chat app) and `make test` (set up, run every test).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup run ingest test lint bench eval clean
+.PHONY: setup system-deps run ingest test lint bench eval clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +17,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed
 
+# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
 ingest: setup
 	$(PY) -m ingest
 
 run: ingest
-	$(PY) -m rag.search "How much does a local workstation cost per day?"
+	$(PY) -m chainlit run app.py --headless --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup system-deps
 	$(PY) -m pytest
 
 lint: setup
@@ -33,6 +40,8 @@ eval: ingest
 bench: setup
 	$(PY) -m bench.ingest_throughput
 	$(PY) -m bench.query_latency
+	$(PY) -m bench.prompt_styles
+	$(PY) -m bench.app_ttft
 
 clean:
-	rm -rf index .pytest_cache test-artifacts
+	rm -rf index .pytest_cache test-artifacts .files

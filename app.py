@@ -8,8 +8,11 @@ from pathlib import Path
 import chainlit as cl
 from chainlit.input_widget import NumberInput, Select, Slider, TextInput
 
-from rag.answer import NO_CONTEXT_ANSWER, Answer, ChatOptions
+from rag.answer import NO_CONTEXT_ANSWER, Answer, ChatOptions, Retrieval
+from rag.backends import Backend
+from rag.comparison import markdown_table, plotly_figure, summarize
 from rag.generation import GenerationParams
+from rag.metrics import to_csv
 from rag.presentation import citation_name, error_block, metrics_line, retrieval_summary, sources_block, welcome
 from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn, source_label
 from rag.retrieval import MODES
@@ -36,7 +39,7 @@ async def shutdown() -> None:
 
 def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
     cloud = service.backends.cloud
-    backend_values = ["local", "cloud"] if cloud.available else ["local"]
+    backend_values = ["local", "cloud", "both"] if cloud.available else ["local"]
     widgets = [
         Select(
             id="backend",
@@ -157,6 +160,23 @@ def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
     return elements, pdf_names
 
 
+async def _answer_with(backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions) -> Answer:
+    """Stream one backend's answer into its own message; two of these run side by side in "both" mode."""
+    prompt = service.assistant.prompt(backend, question, retrieval.hits, history, options)
+    answer = Answer("", backend, prompt.sources)
+    reply = cl.Message(content="", author=f"{'Local' if backend.is_local else 'Cloud'}: {backend.label}")
+    streamed = False
+    async for piece in service.assistant.stream(question, prompt, retrieval, options, answer):
+        await reply.stream_token(piece)
+        streamed = True
+    elements, pdf_names = _source_elements(answer)
+    reply.content = (answer.text or "") + error_block(answer) + "\n" + sources_block(answer, pdf_names) + "\n\n" + metrics_line(answer)
+    reply.elements = elements
+    reply.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
+    await (reply.update() if streamed else reply.send())
+    return answer
+
+
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
     if message.elements:
@@ -166,9 +186,10 @@ async def on_message(message: cl.Message) -> None:
         return
     values = cl.user_session.get("values") or {}
     options = _options(values)
-    key = values.get("backend", "local")
-    backend = await asyncio.to_thread(service.backend, key, values.get(f"{key}_model"))
-    if backend is None:
+    choice = values.get("backend", "local")
+    keys = ["local", "cloud"] if choice == "both" else [choice]
+    backends = [await asyncio.to_thread(service.backend, key, values.get(f"{key}_model")) for key in keys]
+    if any(backend is None for backend in backends):
         await cl.Message(content=f"The local model is not available: {service.local_error}").send()
         return
     async with cl.Step(name="Retrieval", type="retrieval") as step:
@@ -179,24 +200,26 @@ async def on_message(message: cl.Message) -> None:
         await cl.Message(content=NO_CONTEXT_ANSWER).send()
         return
     history: list[Turn] = cl.user_session.get("history") or []
-    prompt = service.assistant.prompt(backend, question, retrieval.hits, history, options)
-    answer = Answer("", backend, prompt.sources)
-    reply = cl.Message(content="", author=backend.label)
-    streamed = False
-    async for piece in service.assistant.stream(backend, prompt, retrieval, options, answer):
-        await reply.stream_token(piece)
-        streamed = True
-    elements, pdf_names = _source_elements(answer)
-    reply.content = (
-        (answer.text or "")
-        + error_block(answer)
-        + "\n"
-        + sources_block(answer, pdf_names)
-        + "\n\n"
-        + metrics_line(answer)
-    )
-    reply.elements = elements
-    await (reply.update() if streamed else reply.send())
-    if answer.text and not answer.error:
-        history.append(Turn(question, answer.text))
+    answers = await asyncio.gather(*(_answer_with(b, question, retrieval, history, options) for b in backends))  # type: ignore[arg-type]
+    measurements = cl.user_session.get("measurements") or []
+    measurements.extend(a.metrics for a in answers if a.metrics is not None)
+    cl.user_session.set("measurements", measurements)
+    first_good = next((a for a in answers if a.text and not a.error), None)
+    if first_good is not None:
+        history.append(Turn(question, first_good.text))
         cl.user_session.set("history", history)
+
+
+@cl.action_callback("compare")
+async def compare(action: cl.Action) -> None:
+    rows = cl.user_session.get("measurements") or []
+    if not rows:
+        await cl.Message(content="No answers measured in this chat yet.").send()
+        return
+    summaries = summarize(rows)
+    elements = [
+        cl.Plotly(name="comparison", figure=plotly_figure(summaries), display="inline"),
+        cl.File(name="measurements.csv", content=to_csv(rows).encode("utf-8"), mime="text/csv", display="inline"),
+    ]
+    content = f"**This chat so far ({len(rows)} answers)**\n\n{markdown_table(summaries)}\n\nAll measurements: measurements.csv"
+    await cl.Message(content=content, elements=elements).send()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from rag.backends import Backend
 from rag.embedding import Embedder
 from rag.generation import BackendError, GenerationParams, StreamOutcome, stream_answer
+from rag.metrics import AnswerMetrics, PriceTable, count_with_server, decode_rate
 from rag.prompts import DEFAULT_SYSTEM_PROMPT, Prompt, Turn, build_prompt, cited_numbers
 from rag.retrieval import Hit, Retriever
 
@@ -62,6 +64,7 @@ class Answer:
     total_ms: float = 0.0
     dropped_sources: int = 0
     no_context: bool = False
+    metrics: AnswerMetrics | None = None
 
 
 @dataclass
@@ -83,9 +86,10 @@ NO_CONTEXT_ANSWER = (
 class Assistant:
     """Retrieves, prompts and streams; keeps nothing per chat (history is passed in)."""
 
-    def __init__(self, retriever: Retriever, embedder: Embedder) -> None:
+    def __init__(self, retriever: Retriever, embedder: Embedder, prices: PriceTable | None = None) -> None:
         self.retriever = retriever
         self.embedder = embedder
+        self.prices = prices or PriceTable.load()
 
     def retrieve(self, question: str, options: ChatOptions) -> Retrieval:
         started = time.perf_counter()
@@ -106,11 +110,11 @@ class Assistant:
         )
 
     async def stream(
-        self, backend: Backend, prompt: Prompt, retrieval: Retrieval, options: ChatOptions, answer: Answer
+        self, question: str, prompt: Prompt, retrieval: Retrieval, options: ChatOptions, answer: Answer
     ) -> AsyncIterator[str]:
         """Stream the answer's text; `answer` is complete (cited sources, timings, error) when this ends."""
         outcome = StreamOutcome()
-        async for piece in stream_answer(backend, prompt, options.params, outcome):
+        async for piece in stream_answer(answer.backend, prompt, options.params, outcome):
             yield piece
         answer.text = outcome.text.strip()
         answer.error, answer.cut = outcome.error, outcome.cut
@@ -120,6 +124,38 @@ class Assistant:
         if outcome.first_token_at is not None:
             answer.first_token_ms = (outcome.first_token_at - outcome.started) * 1000
         answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
+        answer.metrics = await asyncio.to_thread(self.measure, question, prompt, outcome, answer)
+
+    def _tokens(self, backend: Backend, text: str) -> int:
+        """The model's own count where its server can tokenize, else the embedding tokenizer's."""
+        exact = count_with_server(backend.base_url, text) if backend.is_local else None
+        return exact if exact is not None else self.count_tokens(text)
+
+    def measure(self, question: str, prompt: Prompt, outcome: StreamOutcome, answer: Answer) -> AnswerMetrics:
+        """The same measurements for every backend; token counts are estimates where the server sent no usage."""
+        backend = answer.backend
+        if outcome.usage is not None:
+            prompt_tokens, completion_tokens = outcome.usage
+        else:
+            sent = prompt.text or "\n".join(m["content"] for m in prompt.messages)
+            generated = outcome.text[len(prompt.lead) :] if outcome.text.startswith(prompt.lead) else outcome.text
+            prompt_tokens, completion_tokens = self._tokens(backend, sent), self._tokens(backend, generated)
+        cost = self.prices.cost(backend.is_local, backend.model, prompt_tokens, completion_tokens, answer.total_ms / 1000)
+        return AnswerMetrics(
+            question=question,
+            backend=backend.key,
+            label=backend.label,
+            model=backend.model,
+            retrieval_ms=answer.retrieval_ms,
+            ttft_ms=answer.first_token_ms,
+            total_ms=answer.total_ms,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            tokens_estimated=outcome.usage is None,
+            tokens_per_s=decode_rate(completion_tokens, answer.first_token_ms, answer.total_ms),
+            cost_usd=cost,
+            error=str(answer.error) if answer.error else None,
+        )
 
     async def answer(self, backend: Backend, question: str, history: list[Turn], options: ChatOptions) -> Answer:
         """Retrieve and answer in one call (no streaming to a UI), for the terminal and for tests."""
@@ -128,6 +164,6 @@ class Assistant:
             return Answer(NO_CONTEXT_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
         prompt = self.prompt(backend, question, retrieval.hits, history, options)
         answer = Answer("", backend, prompt.sources)
-        async for _ in self.stream(backend, prompt, retrieval, options, answer):
+        async for _ in self.stream(question, prompt, retrieval, options, answer):
             pass
         return answer

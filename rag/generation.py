@@ -51,6 +51,7 @@ class StreamOutcome:
     started: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
     finished_at: float | None = None
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the server reports them
 
 
 def scrub(message: str, backend: Backend) -> str:
@@ -108,6 +109,7 @@ def request_arguments(backend: Backend, prompt: Prompt, params: GenerationParams
         "max_tokens": params.max_tokens,
         "temperature": params.temperature,
         "top_p": params.top_p,
+        "stream_options": {"include_usage": True},
     }
     extras = {"top_k": params.top_k, "repeat_penalty": params.repeat_penalty}
     extras = {k: v for k, v in extras.items() if v is not None}
@@ -120,18 +122,26 @@ def request_arguments(backend: Backend, prompt: Prompt, params: GenerationParams
     return arguments
 
 
+def _record_usage(chunk: object, outcome: StreamOutcome) -> None:
+    usage = getattr(chunk, "usage", None)
+    if usage is not None and getattr(usage, "completion_tokens", None) is not None:
+        outcome.usage = (int(usage.prompt_tokens or 0), int(usage.completion_tokens))
+
+
 async def _chunks(
-    client: AsyncOpenAI, backend: Backend, prompt: Prompt, params: GenerationParams
+    client: AsyncOpenAI, backend: Backend, prompt: Prompt, params: GenerationParams, outcome: StreamOutcome
 ) -> AsyncIterator[str]:
     arguments = request_arguments(backend, prompt, params)
     if prompt.style == "completion":
         stream = await client.completions.create(**arguments)  # type: ignore[call-overload]
         async for chunk in stream:
+            _record_usage(chunk, outcome)
             if chunk.choices and chunk.choices[0].text:
                 yield chunk.choices[0].text
     else:
         stream = await client.chat.completions.create(**arguments)  # type: ignore[call-overload]
         async for chunk in stream:
+            _record_usage(chunk, outcome)
             if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content
 
@@ -152,7 +162,7 @@ async def stream_answer(
         if prompt.lead:
             outcome.text = prompt.lead
             yield prompt.lead
-        async for piece in _chunks(client, backend, prompt, params):
+        async for piece in _chunks(client, backend, prompt, params, outcome):
             if outcome.first_token_at is None:
                 outcome.first_token_at = time.perf_counter()
             outcome.text += piece

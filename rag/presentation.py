@@ -43,10 +43,18 @@ def sources_block(answer: Answer, pdf_names: dict[int, str]) -> str:
 
 
 def metrics_line(answer: Answer) -> str:
+    """Compact figures under an answer; "≈" marks token counts the server did not report."""
     parts = [answer.backend.describe(), f"retrieval {answer.retrieval_ms:.0f} ms"]
     if answer.first_token_ms is not None:
         parts.append(f"first token {answer.first_token_ms:.0f} ms")
     parts.append(f"total {answer.total_ms / 1000:.1f} s")
+    metrics = answer.metrics
+    if metrics is not None:
+        approx = "≈" if metrics.tokens_estimated else ""
+        if metrics.tokens_per_s is not None:
+            parts.append(f"{metrics.tokens_per_s:.1f} tokens/s")
+        parts.append(f"{approx}{metrics.prompt_tokens} in / {approx}{metrics.completion_tokens} out tokens")
+        parts.append("cost: no price for this model" if metrics.cost_usd is None else f"cost ${metrics.cost_usd:.5f}")
     return "_" + " · ".join(parts) + "_"
 
 

@@ -28,6 +28,7 @@ class ChatService:
         self.embedder = Embedder(self.settings.embed_model, self.settings.embed_device, self.settings.embed_batch_size)
         self.backends = backends or Backends()
         self._retriever: Retriever | None = None
+        self._assistant: Assistant | None = None
         self._ingest_lock = threading.Lock()
         self.local_error: str | None = None
 
@@ -48,7 +49,9 @@ class ChatService:
 
     @property
     def assistant(self) -> Assistant:
-        return Assistant(self.retriever, self.embedder)
+        if self._assistant is None:
+            self._assistant = Assistant(self.retriever, self.embedder)
+        return self._assistant
 
     def reindex(self) -> IngestReport:
         """Incremental ingestion of the data folder; one at a time within this process."""

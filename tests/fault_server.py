@@ -1,7 +1,7 @@
 """An OpenAI-compatible server that fails on purpose, for the failures a real server will not produce on demand.
 
 The first path segment picks the behaviour: http://127.0.0.1:PORT/<mode>/v1 ...
-  ok     a short, well-formed stream          429 / 500 / 401 / 404   that status with an error body
+  ok     a short, well-formed stream (with usage at the end when asked for, as OpenAI sends it)          429 / 500 / 401 / 404   that status with an error body
   cut    a few tokens, then the connection drops without finishing the stream
   hang   never answers (until the client gives up)
 Without a mode (http://127.0.0.1:PORT/v1) it answers like Foundry Local: its model ids, and
@@ -109,7 +109,20 @@ class FaultServer:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
-                data = _sse([_piece(chat, "", "stop")]) + b"data: [DONE]\n\n"
+                final = [_piece(chat, "", "stop")]
+                if (request.get("stream_options") or {}).get("include_usage"):
+                    usage = {"prompt_tokens": 11, "completion_tokens": len(words), "total_tokens": 11 + len(words)}
+                    final.append(
+                        {
+                            "id": "x",
+                            "object": "chat.completion.chunk",
+                            "created": 0,
+                            "model": "m",
+                            "choices": [],
+                            "usage": usage,
+                        }
+                    )
+                data = _sse(final) + b"data: [DONE]\n\n"
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n\r\n")
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

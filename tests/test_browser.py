@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chainlit_app import ARTIFACTS, BROWSER_ARGS, running_app
+from bench.app_process import ARTIFACTS, BROWSER_ARGS, running_app
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -68,3 +68,16 @@ def test_ask_local_then_switch_to_cloud(app_url: str) -> None:
         page.screenshot(path=str(ARTIFACTS / "browser-cloud-answer.png"), full_page=True)
         browser.close()
     assert Path(ARTIFACTS / "browser-cloud-answer.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("locale", "placeholder"), [("bg-BG", "Напишете съобщение..."), ("ru-RU", "Введите сообщение...")]
+)
+def test_interface_follows_the_browser_language(app_url: str, locale: str, placeholder: str) -> None:
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*BROWSER_ARGS, f"--lang={locale}"])
+        page = browser.new_context(locale=locale).new_page()
+        page.goto(app_url)
+        page.get_by_text("Ready to answer", exact=False).wait_for(timeout=180_000)
+        assert page.locator("#chat-input").get_attribute("placeholder") == placeholder
+        browser.close()

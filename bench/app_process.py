@@ -15,7 +15,9 @@ from pathlib import Path
 import requests
 
 from rag.embedded_server import free_port
-from tests.conftest import ROOT, SAMPLE_DATA
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = ROOT / "data"
 
 BROWSER_ARGS = [
     "--headless",

@@ -1,0 +1,123 @@
+"""Time to first token through the app (in a real browser) minus calling the same server directly.
+
+The app is started with LOCAL_BASE_URL pointing at an embedded llama.cpp server that this script
+also calls directly with the same prompt (same index, same retrieval), so the difference is what
+the app adds: the socket round trip, retrieval, prompt building and rendering the first token.
+
+Run: python -m bench.app_ttft [--questions N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from bench.app_process import BROWSER_ARGS, SAMPLE_DATA, running_app
+from ingest.pipeline import ingest
+from rag.answer import Assistant, ChatOptions
+from rag.backends import Backend
+from rag.config import Settings
+from rag.embedded_server import EmbeddedServer
+from rag.embedding import Embedder
+from rag.eval import load_questions
+from rag.generation import GenerationParams, StreamOutcome, stream_answer
+from rag.retrieval import Retriever
+
+QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
+FIRST_MODEL_TOKEN = """n => {
+  const steps = [...document.querySelectorAll('.step')].filter(e => e.innerText.includes('According to ['));
+  if (steps.length <= n) return false;
+  const text = steps[steps.length - 1].innerText;
+  return text.length > text.indexOf('According to [') + 'According to ['.length;
+}"""
+DONE = """n => [...document.querySelectorAll('.step')].filter(e => e.innerText.includes(' · total ')).length > n"""
+
+
+def through_app(url: str, questions: list[str]) -> list[float]:
+    timings = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        page = browser.new_page()
+        page.goto(url)
+        page.get_by_text("Ready to answer", exact=False).wait_for(timeout=180_000)
+        for n, question in enumerate(questions):
+            page.locator("#chat-input").fill(question)
+            started = time.perf_counter()
+            page.keyboard.press("Enter")
+            page.wait_for_function(FIRST_MODEL_TOKEN, arg=n, polling=5, timeout=120_000)
+            timings.append((time.perf_counter() - started) * 1000)
+            page.wait_for_function(DONE, arg=n, polling=50, timeout=180_000)
+        browser.close()
+    return timings
+
+
+async def direct(
+    assistant: Assistant, backend: Backend, questions: list[str], options: ChatOptions
+) -> tuple[list[float], list[float]]:
+    first_tokens, retrievals = [], []
+    for question in questions:
+        retrieval = assistant.retrieve(question, options)
+        retrievals.append(retrieval.milliseconds)
+        prompt = assistant.prompt(backend, question, retrieval.hits, [], options)
+        outcome = StreamOutcome()
+        async for _ in stream_answer(backend, prompt, options.params, outcome):
+            pass
+        first_tokens.append(((outcome.first_token_at or outcome.started) - outcome.started) * 1000)
+    return first_tokens, retrievals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--questions", type=int, default=20)
+    args = parser.parse_args()
+    english = [q.question for q in load_questions(QUESTIONS) if q.question.isascii()]
+    embedder = Embedder()
+    with tempfile.TemporaryDirectory() as tmp:
+        ingest(Settings(data_dir=SAMPLE_DATA, index_dir=Path(tmp)), embedder=embedder)
+        assistant = Assistant(Retriever(Settings(index_dir=Path(tmp)), embedder), embedder)
+        # Only questions the app answers (not declined by the relevance floor) have a first token.
+        english = [q for q in english if assistant.retrieve(q, ChatOptions()).relevant][: args.questions]
+    server = EmbeddedServer()
+    server.start()
+    backend = Backend(
+        key="local",
+        label="embedded",
+        base_url=server.base_url,
+        model=server.source.name,
+        prompt_style="completion",
+        context_tokens=4096,
+    )
+    options = ChatOptions(params=GenerationParams(max_tokens=256))
+    env = {
+        "LOCAL_BASE_URL": server.base_url,
+        "LOCAL_MODEL": server.source.name,
+        "LOCAL_PROMPT_STYLE": "completion",
+        "LOCAL_CONTEXT_TOKENS": "4096",
+    }
+    try:
+        with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp), env) as url:
+            app = through_app(url, english)
+            assistant = Assistant(Retriever(Settings(index_dir=Path(tmp) / "index"), embedder), embedder)
+            first, retrieval = asyncio.run(direct(assistant, backend, english, options))
+    finally:
+        server.stop()
+    p50 = statistics.median
+    overhead = [a - d for a, d in zip(app, first, strict=True)]
+    print(f"{len(english)} questions, embedded Gemma 3 270M, answers up to 256 tokens")
+    print(f"TTFT through the app (browser):  p50 {p50(app):7.0f} ms")
+    print(f"TTFT calling the server directly: p50 {p50(first):7.0f} ms")
+    print(f"app minus direct, per question:   p50 {p50(overhead):7.0f} ms")
+    print(f"retrieval alone:                  p50 {p50(retrieval):7.0f} ms")
+    print(
+        f"goal: overhead <= retrieval + 50 ms = {p50(retrieval) + 50:.0f} ms -> {'met' if p50(overhead) <= p50(retrieval) + 50 else 'missed'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Local vs cloud on the same question: metrics present and consistent, streams concurrent, failures isolated."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rag.answer import Assistant, ChatOptions
+from rag.backends import Backend
+from rag.comparison import markdown_table, summarize
+from rag.embedding import Embedder
+from rag.generation import GenerationParams
+from rag.metrics import AnswerMetrics, Price, PriceTable
+from rag.retrieval import Retriever
+from tests.conftest import ROOT, run_cli
+from tests.fault_server import FaultServer
+
+QUESTION = "How is throughput reported in the course?"
+PRICES = PriceTable({"stand-in-cloud": Price(input=0.40, output=1.60)}, local_hourly_usd=0.0)
+
+
+def _backend(server, key: str, model: str) -> Backend:
+    return Backend(
+        key=key,
+        label=key,
+        base_url=server.base_url,
+        model=model,
+        is_local=key == "local",
+        prompt_style="completion",
+        context_tokens=4096,
+    )
+
+
+def _options(max_tokens: int) -> ChatOptions:
+    return ChatOptions(top_k=3, params=GenerationParams(max_tokens=max_tokens, temperature=0.1))
+
+
+@pytest.fixture(scope="module")
+def assistant(sample_retriever: Retriever, embedder: Embedder) -> Assistant:
+    return Assistant(sample_retriever, embedder, PRICES)
+
+
+def test_metrics_are_present_and_consistent(assistant: Assistant, local_llm, cloud_llm) -> None:
+    local = asyncio.run(assistant.answer(_backend(local_llm, "local", "gemma"), QUESTION, [], _options(24)))
+    cloud = asyncio.run(assistant.answer(_backend(cloud_llm, "cloud", "stand-in-cloud"), QUESTION, [], _options(24)))
+    for answer in (local, cloud):
+        m = answer.metrics
+        assert m is not None and m.error is None
+        assert 0 < m.ttft_ms < m.total_ms and m.retrieval_ms > 0
+        assert m.prompt_tokens > 100 and m.completion_tokens > 0
+        assert m.tokens_estimated, "llama.cpp sends no usage, so counts are labelled estimates"
+        if m.completion_tokens > 1:
+            assert m.tokens_per_s == pytest.approx((m.completion_tokens - 1) / ((m.total_ms - m.ttft_ms) / 1000))
+    assert local.metrics.cost_usd == 0.0
+    expected = cloud.metrics.prompt_tokens * 0.40 / 1e6 + cloud.metrics.completion_tokens * 1.60 / 1e6
+    assert cloud.metrics.cost_usd == pytest.approx(expected)
+
+
+def test_usage_from_the_server_is_used_when_sent(assistant: Assistant, fault_server: FaultServer) -> None:
+    fault_server.answer = "Throughput is reported as output tokens per second [1]."
+    backend = Backend(key="cloud", label="c", base_url=fault_server.url("ok"), model="stand-in-cloud", is_local=False)
+    metrics = asyncio.run(assistant.answer(backend, QUESTION, [], _options(24))).metrics
+    assert metrics is not None and not metrics.tokens_estimated
+    assert (metrics.prompt_tokens, metrics.completion_tokens) == (11, 9)
+    assert metrics.cost_usd == pytest.approx(11 * 0.40 / 1e6 + 9 * 1.60 / 1e6)
+
+
+def test_both_stream_at_once_and_the_faster_finishes_first(assistant: Assistant, local_llm, cloud_llm) -> None:
+    async def timed(backend: Backend, max_tokens: int) -> tuple[float, float, float]:
+        started = time.perf_counter()
+        answer = await assistant.answer(backend, QUESTION, [], _options(max_tokens))
+        assert answer.error is None
+        return started, time.perf_counter(), answer.total_ms / 1000
+
+    async def both() -> list[tuple[float, float, float]]:
+        short = replace(_backend(local_llm, "local", "gemma"), prompt_style="chat")
+        long = replace(_backend(cloud_llm, "cloud", "stand-in-cloud"), prompt_style="chat")
+        return await asyncio.gather(timed(short, 4), timed(long, 96))
+
+    (s_start, s_end, s_total), (l_start, l_end, l_total) = asyncio.run(both())
+    assert s_end < l_end, "the answer with fewer tokens finishes first"
+    assert l_start < s_end, "the second stream started before the first one ended"
+    assert max(s_end, l_end) - min(s_start, l_start) < s_total + l_total, "they overlapped instead of queueing"
+
+
+def test_a_failing_cloud_leaves_the_local_answer_complete(
+    assistant: Assistant, local_llm, fault_server: FaultServer
+) -> None:
+    failing = Backend(
+        key="cloud", label="cloud", base_url=fault_server.url("500"), model="stand-in-cloud", is_local=False
+    )
+
+    async def both():
+        return await asyncio.gather(
+            assistant.answer(_backend(local_llm, "local", "gemma"), QUESTION, [], _options(16)),
+            assistant.answer(failing, QUESTION, [], _options(16)),
+        )
+
+    local, cloud = asyncio.run(both())
+    assert local.error is None and local.text and local.metrics and local.metrics.error is None
+    assert cloud.error is not None and cloud.metrics is not None and "500" in (cloud.metrics.error or "")
+    table = markdown_table(summarize([local.metrics, cloud.metrics]))
+    assert "| local (gemma) | 1 | 0 |" in table and "| cloud (stand-in-cloud) | 1 | 1 |" in table
+
+
+def test_summary_percentiles_and_costs() -> None:
+    def row(label: str, ttft: float, cost: float | None) -> AnswerMetrics:
+        return AnswerMetrics("q", label, label, "m", 5.0, ttft, ttft + 1000, 100, 20, False, 19.0, cost)
+
+    rows = [row("a", t, 0.001) for t in (100, 200, 300, 400)] + [row("b", 50, None)]
+    a, b = summarize(rows)
+    assert a.ttft_p50_ms == 250 and a.ttft_p95_ms == pytest.approx(385) and a.cost_total_usd == pytest.approx(0.004)
+    assert b.cost_total_usd is None and b.answers == 1
+
+
+def test_bench_command_writes_csv_and_chart(sample_index: Path, local_llm, cloud_llm, tmp_path: Path) -> None:
+    env = {
+        "LOCAL_BASE_URL": local_llm.base_url, "LOCAL_MODEL": "gemma", "LOCAL_PROMPT_STYLE": "completion", "LOCAL_CONTEXT_TOKENS": "4096",
+        "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": cloud_llm.base_url, "CLOUD_MODEL": "gpt-4.1-mini", "CLOUD_CONTEXT_TOKENS": "4096",
+    }  # fmt: skip
+    out = tmp_path / "results"
+    result = run_cli(
+        "-m", "rag.bench", "--questions", str(ROOT / "eval" / "questions.jsonl"), "--backends", "local,cloud",
+        "--limit", "2", "--max-tokens", "12", "--index", str(sample_index), "--out", str(out), env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (
+        "TTFT p50" in result.stdout
+        and "Local server (gemma)" in result.stdout
+        and "Cloud API (gpt-4.1-mini)" in result.stdout
+    )
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(rows) == 4 and {r["backend"] for r in rows} == {"local", "cloud"}
+    assert all(float(r["cost_usd"]) > 0 for r in rows if r["backend"] == "cloud")
+    assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
