@@ -160,7 +160,9 @@ def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
     return elements, pdf_names
 
 
-async def _answer_with(backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions) -> Answer:
+async def _answer_with(
+    backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions
+) -> Answer:
     """Stream one backend's answer into its own message; two of these run side by side in "both" mode."""
     prompt = service.assistant.prompt(backend, question, retrieval.hits, history, options)
     answer = Answer("", backend, prompt.sources)
@@ -170,7 +172,14 @@ async def _answer_with(backend: Backend, question: str, retrieval: Retrieval, hi
         await reply.stream_token(piece)
         streamed = True
     elements, pdf_names = _source_elements(answer)
-    reply.content = (answer.text or "") + error_block(answer) + "\n" + sources_block(answer, pdf_names) + "\n\n" + metrics_line(answer)
+    reply.content = (
+        (answer.text or "")
+        + error_block(answer)
+        + "\n"
+        + sources_block(answer, pdf_names)
+        + "\n\n"
+        + metrics_line(answer)
+    )
     reply.elements = elements
     reply.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
     await (reply.update() if streamed else reply.send())

@@ -140,7 +140,9 @@ class Assistant:
             sent = prompt.text or "\n".join(m["content"] for m in prompt.messages)
             generated = outcome.text[len(prompt.lead) :] if outcome.text.startswith(prompt.lead) else outcome.text
             prompt_tokens, completion_tokens = self._tokens(backend, sent), self._tokens(backend, generated)
-        cost = self.prices.cost(backend.is_local, backend.model, prompt_tokens, completion_tokens, answer.total_ms / 1000)
+        cost = self.prices.cost(
+            backend.is_local, backend.model, prompt_tokens, completion_tokens, answer.total_ms / 1000
+        )
         return AnswerMetrics(
             question=question,
             backend=backend.key,

@@ -23,7 +23,9 @@ from rag.retrieval import Retriever
 from rag.runtime import Backends
 
 
-async def measure(assistant: Assistant, backends: Backends, keys: list[str], questions: list[str], runs: int, options: ChatOptions) -> list[AnswerMetrics]:
+async def measure(
+    assistant: Assistant, backends: Backends, keys: list[str], questions: list[str], runs: int, options: ChatOptions
+) -> list[AnswerMetrics]:
     rows: list[AnswerMetrics] = []
     for key in keys:
         backend = await asyncio.to_thread(backends.get, key)
@@ -32,14 +34,20 @@ async def measure(assistant: Assistant, backends: Backends, keys: list[str], que
                 answer = await assistant.answer(backend, question, [], options)
                 if answer.metrics is not None:
                     rows.append(answer.metrics)
-                status = "declined (nothing relevant)" if answer.no_context else (str(answer.error) if answer.error else "ok")
+                status = (
+                    "declined (nothing relevant)"
+                    if answer.no_context
+                    else (str(answer.error) if answer.error else "ok")
+                )
                 print(f"[{key} run {run + 1}] {number}/{len(questions)} {status}", file=sys.stderr, flush=True)
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.bench", description=__doc__)
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL with a 'question' per line (rag.eval's format)")
+    parser.add_argument(
+        "--questions", type=Path, required=True, help="JSONL with a 'question' per line (rag.eval's format)"
+    )
     parser.add_argument("--backends", default="local,cloud", help="comma-separated: local, cloud")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
@@ -59,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     backends = Backends()
-    options = ChatOptions(top_k=settings.top_k, mode=settings.retrieval_mode, params=GenerationParams(max_tokens=args.max_tokens))
+    options = ChatOptions(
+        top_k=settings.top_k, mode=settings.retrieval_mode, params=GenerationParams(max_tokens=args.max_tokens)
+    )
     try:
         rows = asyncio.run(measure(assistant, backends, keys, questions, args.runs, options))
     finally:

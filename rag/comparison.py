@@ -68,7 +68,18 @@ def _fmt(value: float | None, pattern: str) -> str:
     return "-" if value is None else pattern.format(value)
 
 
-COLUMNS = ("backend", "answers", "errors", "TTFT p50", "TTFT p95", "end-to-end p50", "end-to-end p95", "tokens/s p50", "tokens in/out", "cost")
+COLUMNS = (
+    "backend",
+    "answers",
+    "errors",
+    "TTFT p50",
+    "TTFT p95",
+    "end-to-end p50",
+    "end-to-end p95",
+    "tokens/s p50",
+    "tokens in/out",
+    "cost",
+)
 
 
 def table_rows(summaries: list[BackendSummary]) -> list[list[str]]:
@@ -96,7 +107,11 @@ def table_rows(summaries: list[BackendSummary]) -> list[list[str]]:
 def markdown_table(summaries: list[BackendSummary]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(summaries)]
-    note = "\n\n≈: counted with a tokenizer because the server reported no usage." if any(s.tokens_estimated for s in summaries) else ""
+    note = (
+        "\n\n≈: counted with a tokenizer because the server reported no usage."
+        if any(s.tokens_estimated for s in summaries)
+        else ""
+    )
     return "\n".join(lines) + note
 
 
@@ -106,7 +121,11 @@ def text_table(summaries: list[BackendSummary]) -> str:
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
 
 
-CHARTS = (("ttft_p50_ms", "Time to first token, p50 (ms)"), ("tokens_per_s_p50", "Output tokens/s, p50"), ("cost_total_usd", "Cost (USD)"))
+CHARTS = (
+    ("ttft_p50_ms", "Time to first token, p50 (ms)"),
+    ("tokens_per_s_p50", "Output tokens/s, p50"),
+    ("cost_total_usd", "Cost (USD)"),
+)
 
 
 def plotly_figure(summaries: list[BackendSummary]):  # noqa: ANN201 - plotly.graph_objects.Figure
@@ -116,7 +135,11 @@ def plotly_figure(summaries: list[BackendSummary]):  # noqa: ANN201 - plotly.gra
     figure = make_subplots(rows=1, cols=3, subplot_titles=[title for _, title in CHARTS])
     for column, (field, _) in enumerate(CHARTS, start=1):
         figure.add_bar(
-            x=[s.label for s in summaries], y=[getattr(s, field) or 0 for s in summaries], row=1, col=column, showlegend=False
+            x=[s.label for s in summaries],
+            y=[getattr(s, field) or 0 for s in summaries],
+            row=1,
+            col=column,
+            showlegend=False,
         )
     figure.update_layout(height=380, margin={"t": 40, "b": 10, "l": 10, "r": 10})
     return figure
@@ -131,7 +154,11 @@ def save_chart(summaries: list[BackendSummary], path: Path) -> None:
 
     figure, axes = plt.subplots(1, 3, figsize=(13, 4))
     for axis, (field, title) in zip(axes, CHARTS, strict=True):
-        axis.bar([s.label for s in summaries], [getattr(s, field) or 0 for s in summaries], color=["#2a9d8f", "#e76f51", "#457b9d"][: len(summaries)])
+        axis.bar(
+            [s.label for s in summaries],
+            [getattr(s, field) or 0 for s in summaries],
+            color=["#2a9d8f", "#e76f51", "#457b9d"][: len(summaries)],
+        )
         axis.set_title(title)
         axis.tick_params(axis="x", labelrotation=15, labelsize=8)
     figure.tight_layout()

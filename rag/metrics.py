@@ -67,7 +67,9 @@ class PriceTable:
         hourly = os.environ.get("LOCAL_HOURLY_COST", "").strip()
         return cls(models, float(hourly) if hourly else float(raw.get("local", {}).get("hourly_cost_usd", 0.0)))
 
-    def cost(self, is_local: bool, model: str, prompt_tokens: int, completion_tokens: int, seconds: float) -> float | None:
+    def cost(
+        self, is_local: bool, model: str, prompt_tokens: int, completion_tokens: int, seconds: float
+    ) -> float | None:
         """Local: the hardware's hourly cost for the seconds used (0 unless set). Cloud: tokens x price, None if unpriced."""
         if is_local:
             return self.local_hourly_usd * seconds / 3600

@@ -81,3 +81,34 @@ def test_interface_follows_the_browser_language(app_url: str, locale: str, place
         page.get_by_text("Ready to answer", exact=False).wait_for(timeout=180_000)
         assert page.locator("#chat-input").get_attribute("placeholder") == placeholder
         browser.close()
+
+
+def test_both_mode_shows_two_measured_answers_and_a_comparison(app_url: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 1400})
+        page.goto(app_url)
+        page.get_by_text("Ready to answer", exact=False).wait_for(timeout=180_000)
+        page.locator("#chat-settings-open-modal").click()
+        page.locator("#backend").click()
+        page.get_by_role("option", name="both").click()
+        page.get_by_role("button", name="Confirm").click()
+
+        _ask(page, "What does TTFT measure?")
+        local = page.locator(".step").filter(has_text="llama.cpp (gemma-3-270m-q4_k_m, on this machine) · retrieval")
+        cloud = page.locator(".step").filter(has_text="Cloud API (stand-in-cloud, in the cloud) · retrieval")
+        local.last.wait_for(timeout=180_000)
+        cloud.last.wait_for(timeout=180_000)
+        for answer in (local.last.inner_text(), cloud.last.inner_text()):
+            assert "first token" in answer and "tokens/s" in answer and "out tokens" in answer and "cost" in answer
+        assert "course-handbook.pdf, page 2" in local.last.inner_text()
+
+        page.get_by_role("button", name="Compare backends in this chat").first.click()
+        table = page.locator(".step").filter(has_text="TTFT p50")
+        table.last.wait_for(timeout=60_000)
+        text = table.last.inner_text()
+        assert "llama.cpp (gemma-3-270m-q4_k_m)" in text and "Cloud API (stand-in-cloud)" in text
+        assert "measurements.csv" in text
+        page.screenshot(path=str(ARTIFACTS / "browser-both-and-comparison.png"), full_page=True)
+        browser.close()
