@@ -73,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     report = _run_once(settings, embedder, args.rebuild)
     if not args.watch:
         return 0 if report is not None else 1
-    print(f"Watching {settings.data_dir} for changes (Ctrl-C to stop)...", flush=True)
-    watch_folder(settings.data_dir, settings.index_dir, lambda: _run_once(settings, embedder, False))
+    watch_folder(
+        settings.data_dir,
+        settings.index_dir,
+        lambda: _run_once(settings, embedder, False),
+        lambda: print(f"Watching {settings.data_dir} for changes (Ctrl-C to stop)...", flush=True),
+    )
     return 0
 
 

@@ -21,11 +21,26 @@ def _relevant(changes: set[tuple[Change, str]], data_dir: Path, index_dir: Path)
     return False
 
 
-def watch_folder(data_dir: Path, index_dir: Path, on_change: Callable[[], None], debounce_ms: int = 1000) -> None:
-    """Call `on_change` after each burst of relevant changes; returns on Ctrl-C."""
+def watch_folder(
+    data_dir: Path,
+    index_dir: Path,
+    on_change: Callable[[], None],
+    on_ready: Callable[[], None],
+    debounce_ms: int = 1000,
+) -> None:
+    """Call `on_change` after each burst of relevant changes; returns on Ctrl-C.
+
+    Once the watcher is active it runs `on_change` one more time, so a change made while it was
+    starting is not missed, and then calls `on_ready`.
+    """
+    ready = False
     try:
-        for changes in watch(data_dir, debounce=debounce_ms, step=100, recursive=True):
-            if _relevant(changes, data_dir, index_dir):
+        for changes in watch(data_dir, debounce=debounce_ms, step=100, yield_on_timeout=True, rust_timeout=500):
+            if not ready:
+                ready = True
+                on_change()
+                on_ready()
+            elif changes and _relevant(changes, data_dir, index_dir):
                 on_change()
     except KeyboardInterrupt:
         return

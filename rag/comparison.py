@@ -128,7 +128,7 @@ CHARTS = (
 )
 
 
-def plotly_figure(summaries: list[BackendSummary]):  # noqa: ANN201 - plotly.graph_objects.Figure
+def plotly_figure(summaries: list[BackendSummary]):
     """Three bar charts side by side: TTFT, decode speed and cost per backend."""
     from plotly.subplots import make_subplots
 

@@ -94,8 +94,11 @@ class ChatService:
 
         data: Path = self.settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
-        async for changes in awatch(data, debounce=1000, step=100):
-            if any(not Path(path).name.startswith(".") for _, path in changes):
+        ready = False
+        async for changes in awatch(data, debounce=1000, step=100, yield_on_timeout=True, rust_timeout=500):
+            # The first pass catches changes made while the watcher was starting.
+            if not ready or any(not Path(path).name.startswith(".") for _, path in changes):
+                ready = True
                 try:
                     report = await asyncio.to_thread(self.reindex)
                     log.info(
