@@ -117,6 +117,8 @@ class Assistant:
         async for piece in stream_answer(answer.backend, prompt, options.params, outcome):
             yield piece
         answer.text = outcome.text.strip()
+        if prompt.lead and answer.text == prompt.lead.strip():
+            answer.text = ""  # the model stopped at once: no answer, only the lead we wrote for it
         answer.error, answer.cut = outcome.error, outcome.cut
         answer.cited = cited_numbers(answer.text, len(prompt.sources))
         answer.retrieval_ms = retrieval.milliseconds

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -98,8 +99,18 @@ def describe_error(exc: BaseException, backend: Backend, params: GenerationParam
     )
 
 
-def client_for(backend: Backend, params: GenerationParams) -> AsyncOpenAI:
-    return AsyncOpenAI(base_url=backend.base_url, api_key=backend.api_key, timeout=params.timeout, max_retries=0)
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], AsyncOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def client_for(backend: Backend) -> AsyncOpenAI:
+    """One client per backend and event loop: making one costs ~30 ms (TLS setup), more than retrieval."""
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    key = (backend.base_url, backend.api_key)
+    if key not in per_loop:
+        per_loop[key] = AsyncOpenAI(base_url=backend.base_url, api_key=backend.api_key, max_retries=0)
+    return per_loop[key]
 
 
 def request_arguments(backend: Backend, prompt: Prompt, params: GenerationParams) -> dict[str, object]:
@@ -110,6 +121,7 @@ def request_arguments(backend: Backend, prompt: Prompt, params: GenerationParams
         "temperature": params.temperature,
         "top_p": params.top_p,
         "stream_options": {"include_usage": True},
+        "timeout": params.timeout,
     }
     extras = {"top_k": params.top_k, "repeat_penalty": params.repeat_penalty}
     extras = {k: v for k, v in extras.items() if v is not None}
@@ -155,7 +167,7 @@ async def stream_answer(
             backend, f"not available: {backend.reason}", "Choose the other backend in the chat settings."
         )
         return
-    client = client_for(backend, params)
+    client = client_for(backend)
     try:
         if backend.foundry_origin:
             await asyncio.to_thread(load_foundry_model, backend)
@@ -172,4 +184,3 @@ async def stream_answer(
         outcome.error = describe_error(exc, backend, params, outcome.cut)
     finally:
         outcome.finished_at = time.perf_counter()
-        await client.close()

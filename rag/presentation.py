@@ -60,7 +60,7 @@ def metrics_line(answer: Answer) -> str:
 
 def error_block(answer: Answer) -> str:
     if answer.error is None:
-        return ""
+        return "" if answer.text else "_The model gave no answer this time; the sources below are what was found._"
     state = "The answer was cut off here." if answer.cut else "No answer came back."
     return f"\n\n> **{state}** {answer.error.backend_label}: {answer.error.what}. {answer.error.todo}"
 

@@ -53,26 +53,25 @@ def run_cli(
     )
 
 
-@pytest.fixture(scope="session")
-def local_llm():
-    """A real llama.cpp server with the bundled Gemma 3 270M, on a free port."""
+def _llama_server():
     from rag.embedded_server import EmbeddedServer
 
     server = EmbeddedServer()
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_llm():
+    """A real llama.cpp server with the bundled Gemma 3 270M, on a free port."""
+    yield from _llama_server()
 
 
 @pytest.fixture(scope="session")
 def cloud_llm():
     """A second real llama.cpp server standing in for a cloud API."""
-    from rag.embedded_server import EmbeddedServer
-
-    server = EmbeddedServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from _llama_server()
 
 
 @pytest.fixture()
