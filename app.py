@@ -6,14 +6,22 @@ import asyncio
 from pathlib import Path
 
 import chainlit as cl
-from chainlit.input_widget import NumberInput, Select, Slider, TextInput
+from chainlit.input_widget import NumberInput, Select, Slider, Switch, TextInput
 
-from rag.answer import NO_CONTEXT_ANSWER, Answer, ChatOptions, Retrieval
+from rag.answer import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Answer, ChatOptions, Retrieval
 from rag.backends import Backend
 from rag.comparison import markdown_table, plotly_figure, summarize
 from rag.generation import GenerationParams
 from rag.metrics import to_csv
-from rag.presentation import citation_name, error_block, metrics_line, retrieval_summary, sources_block, welcome
+from rag.presentation import (
+    citation_name,
+    egress_line,
+    error_block,
+    metrics_line,
+    retrieval_summary,
+    sources_block,
+    welcome,
+)
 from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn, source_label
 from rag.retrieval import MODES
 from rag.service import ChatService
@@ -63,6 +71,13 @@ def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
         TextInput(
             id="system_prompt", label="System prompt (persona, examples)", initial=DEFAULT_SYSTEM_PROMPT, multiline=True
         ),
+        Select(
+            id="private_policy",
+            label="Local-only documents (data/private) when asking the cloud",
+            items={"Send only shareable passages": "shareable", "Refuse the cloud question": "refuse"},
+            initial_value="shareable",
+        ),
+        Switch(id="restore_redacted", label="Show masked personal data restored in cloud answers", initial=True),
         NumberInput(id="sampler_top_k", label="Local only: top-k sampling (0 = server default)", initial=0),
         NumberInput(id="repeat_penalty", label="Local only: repeat penalty (0 = server default)", initial=0),
     ]
@@ -87,6 +102,8 @@ def _options(values: dict) -> ChatOptions:
         mode=str(values.get("mode", service.settings.retrieval_mode)),
         system_prompt=str(values.get("system_prompt") or DEFAULT_SYSTEM_PROMPT),
         params=params,
+        private_policy=str(values.get("private_policy", "shareable")),
+        restore_redacted=bool(values.get("restore_redacted", True)),
     )
 
 
@@ -164,22 +181,28 @@ async def _answer_with(
     backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions
 ) -> Answer:
     """Stream one backend's answer into its own message; two of these run side by side in "both" mode."""
-    prompt = service.assistant.prompt(backend, question, retrieval.hits, history, options)
-    answer = Answer("", backend, prompt.sources)
+    prompt, egress = service.assistant.prepare(backend, question, retrieval.hits, history, options)
     reply = cl.Message(content="", author=f"{'Local' if backend.is_local else 'Cloud'}: {backend.label}")
+    if prompt is None:
+        reply.content = f"{REFUSED_ANSWER}\n\n{egress_line(egress)}"
+        await reply.send()
+        return Answer(REFUSED_ANSWER, backend, [], egress=egress)
+    answer = Answer("", backend, prompt.sources, egress=egress)
     streamed = False
     async for piece in service.assistant.stream(question, prompt, retrieval, options, answer):
         await reply.stream_token(piece)
         streamed = True
     elements, pdf_names = _source_elements(answer)
-    reply.content = (
-        (answer.text or "")
-        + error_block(answer)
-        + "\n"
-        + sources_block(answer, pdf_names)
-        + "\n\n"
-        + metrics_line(answer)
+    reply.content = "\n".join(
+        [
+            answer.text + error_block(answer),
+            sources_block(answer, pdf_names),
+            "",
+            metrics_line(answer),
+            egress_line(egress),
+        ]
     )
+
     reply.elements = elements
     reply.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
     await (reply.update() if streamed else reply.send())

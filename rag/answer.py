@@ -13,7 +13,9 @@ from rag.backends import Backend
 from rag.embedding import Embedder
 from rag.generation import BackendError, GenerationParams, StreamOutcome, stream_answer
 from rag.metrics import AnswerMetrics, PriceTable, count_with_server, decode_rate
+from rag.privacy import Egress, PrivacyRules, redact_prompt
 from rag.prompts import DEFAULT_SYSTEM_PROMPT, Prompt, Turn, build_prompt, cited_numbers
+from rag.redaction import Redactor
 from rag.retrieval import Hit, Retriever
 
 _LATIN = re.compile(r"[A-Za-z]")
@@ -65,6 +67,7 @@ class Answer:
     dropped_sources: int = 0
     no_context: bool = False
     metrics: AnswerMetrics | None = None
+    egress: Egress | None = None
 
 
 @dataclass
@@ -75,8 +78,14 @@ class ChatOptions:
     mode: str = "hybrid"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     params: GenerationParams = field(default_factory=GenerationParams)
+    private_policy: str = "shareable"  # in cloud mode: send only shareable passages, or "refuse" the question
+    restore_redacted: bool = True  # show masked values restored in the displayed answer
 
 
+REFUSED_ANSWER = (
+    "Not sent to the cloud: the passages that answer this are in local-only documents. "
+    "Ask with the local model instead, or change the privacy setting to send only shareable passages."
+)
 NO_CONTEXT_ANSWER = (
     "I could not find anything about this in your documents, so I will not guess. "
     "Try other words, or add the document that covers it to the data folder."
@@ -86,10 +95,17 @@ NO_CONTEXT_ANSWER = (
 class Assistant:
     """Retrieves, prompts and streams; keeps nothing per chat (history is passed in)."""
 
-    def __init__(self, retriever: Retriever, embedder: Embedder, prices: PriceTable | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        embedder: Embedder,
+        prices: PriceTable | None = None,
+        privacy: PrivacyRules | None = None,
+    ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.prices = prices or PriceTable.load()
+        self.privacy = privacy or PrivacyRules.from_env()
 
     def retrieve(self, question: str, options: ChatOptions) -> Retrieval:
         started = time.perf_counter()
@@ -109,6 +125,24 @@ class Assistant:
             backend.prompt_style, question, hits, history, options.system_prompt, self.count_tokens, budget
         )
 
+    def prepare(
+        self, backend: Backend, question: str, hits: list[Hit], history: list[Turn], options: ChatOptions
+    ) -> tuple[Prompt | None, Egress]:
+        """The prompt for this backend, and what it would send off the machine.
+
+        A cloud backend never gets local-only passages, and everything it gets is masked; when
+        only local-only passages answer the question, or the chat says "refuse", nothing is sent.
+        """
+        if backend.is_local:
+            return self.prompt(backend, question, hits, history, options), Egress(cloud=False)
+        shareable, private = self.privacy.shareable(hits)
+        if not shareable or (private and options.private_policy == "refuse"):
+            return None, Egress(cloud=True, held_back=len(private), refused=True)
+        redactor = Redactor.with_user_patterns(list(self.privacy.user_patterns))
+        prompt = redact_prompt(self.prompt(backend, question, shareable, history, options), redactor)
+        files = len({hit.source for hit in prompt.sources})
+        return prompt, Egress(True, len(prompt.sources), files, len(private), redactor.count, redactor=redactor)
+
     async def stream(
         self, question: str, prompt: Prompt, retrieval: Retrieval, options: ChatOptions, answer: Answer
     ) -> AsyncIterator[str]:
@@ -117,6 +151,8 @@ class Assistant:
         async for piece in stream_answer(answer.backend, prompt, options.params, outcome):
             yield piece
         answer.text = outcome.text.strip()
+        if answer.egress and answer.egress.redactor and options.restore_redacted:
+            answer.text = answer.egress.redactor.restore(answer.text)
         if prompt.lead and answer.text == prompt.lead.strip():
             answer.text = ""  # the model stopped at once: no answer, only the lead we wrote for it
         answer.error, answer.cut = outcome.error, outcome.cut
@@ -166,8 +202,10 @@ class Assistant:
         retrieval = self.retrieve(question, options)
         if not retrieval.relevant:
             return Answer(NO_CONTEXT_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
-        prompt = self.prompt(backend, question, retrieval.hits, history, options)
-        answer = Answer("", backend, prompt.sources)
+        prompt, egress = self.prepare(backend, question, retrieval.hits, history, options)
+        if prompt is None:
+            return Answer(REFUSED_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress)
+        answer = Answer("", backend, prompt.sources, egress=egress)
         async for _ in self.stream(question, prompt, retrieval, options, answer):
             pass
         return answer

@@ -6,6 +6,7 @@ import textwrap
 
 from rag.answer import Answer
 from rag.backends import Backend
+from rag.privacy import Egress
 from rag.prompts import source_label
 from rag.retrieval import Hit
 
@@ -56,6 +57,14 @@ def metrics_line(answer: Answer) -> str:
         parts.append(f"{approx}{metrics.prompt_tokens} in / {approx}{metrics.completion_tokens} out tokens")
         parts.append("cost: no price for this model" if metrics.cost_usd is None else f"cost ${metrics.cost_usd:.5f}")
     return "_" + " · ".join(parts) + "_"
+
+
+def egress_line(egress: Egress | None) -> str:
+    """Under every answer: what left the machine for it."""
+    if egress is None:
+        return ""
+    icon = "☁️" if egress.cloud and not egress.refused else "🔒"
+    return f"{icon} {egress.summary()}"
 
 
 def error_block(answer: Answer) -> str:

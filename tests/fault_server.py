@@ -38,6 +38,7 @@ def _piece(chat: bool, text: str, finish: str | None = None) -> dict:
 class FaultServer:
     def __init__(self, answer: str = "The answer is in [1].", load_api: str = "new") -> None:
         self.requests: list[str] = []
+        self.bodies: list[str] = []  # raw JSON of every POST: what left the machine
         self.answer = answer
         self.load_api = load_api
         server = self
@@ -73,7 +74,9 @@ class FaultServer:
             def do_POST(self) -> None:
                 server.requests.append("POST " + self.path)
                 length = int(self.headers.get("Content-Length", 0))
-                request = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length) or b"{}"
+                server.bodies.append(raw.decode("utf-8"))
+                request = json.loads(raw)
                 mode = self.path.strip("/").split("/")[0]
                 chat = self.path.endswith("/chat/completions")
                 if mode in ("429", "500", "404"):

@@ -1,0 +1,70 @@
+"""What may leave the machine: local-only documents, and masking before a cloud request.
+
+Files under `data/private/`, and any file or folder listed in PRIVATE_PATHS (comma-separated
+paths or glob patterns relative to the data folder), are local-only: their passages are never put
+into a request to a cloud backend. Everything that does go to a cloud backend (question, history,
+passages) is passed through the redactor first.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatch
+
+from rag.prompts import Prompt
+from rag.redaction import Redactor
+from rag.retrieval import Hit
+
+PRIVATE_FOLDER = "private"
+
+
+@dataclass(frozen=True)
+class PrivacyRules:
+    private_patterns: tuple[str, ...] = (f"{PRIVATE_FOLDER}/*",)
+    user_patterns: tuple[str, ...] = ()  # regular expressions masked on top of the built-in ones
+
+    @classmethod
+    def from_env(cls) -> PrivacyRules:
+        listed = tuple(p.strip().strip("/") for p in os.environ.get("PRIVATE_PATHS", "").split(",") if p.strip())
+        expanded = tuple(x for p in listed for x in (p, f"{p}/*"))
+        masks = tuple(p for p in os.environ.get("REDACT_PATTERNS", "").split("||") if p.strip())
+        return cls((f"{PRIVATE_FOLDER}/*", *expanded), masks)
+
+    def is_private(self, source: str) -> bool:
+        return any(fnmatch(source, pattern) for pattern in self.private_patterns)
+
+    def shareable(self, hits: list[Hit]) -> tuple[list[Hit], list[Hit]]:
+        """(hits that may go to the cloud, hits that must stay on this machine)."""
+        private = [h for h in hits if self.is_private(h.source) or any(self.is_private(d) for d in h.duplicates)]
+        return [h for h in hits if h not in private], private
+
+
+@dataclass
+class Egress:
+    """What one request sent off the machine, for the line shown under every answer."""
+
+    cloud: bool
+    chunks: int = 0
+    files: int = 0
+    held_back: int = 0
+    masked: int = 0
+    refused: bool = False
+    redactor: Redactor | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        if not self.cloud or self.refused:
+            held = f" ({self.held_back} local-only passages were not sent anywhere)" if self.refused else ""
+            return "nothing left this machine" + held
+        parts = [f"sent to cloud: {self.chunks} chunks from {self.files} files"]
+        if self.held_back:
+            parts.append(f"{self.held_back} local-only chunks held back")
+        if self.masked:
+            parts.append(f"{self.masked} personal values masked")
+        return "; ".join(parts)
+
+
+def redact_prompt(prompt: Prompt, redactor: Redactor) -> Prompt:
+    """The same prompt with every text that would be sent passed through the redactor."""
+    messages = [{**m, "content": redactor.redact(m["content"])} for m in prompt.messages]
+    return replace(prompt, messages=messages, text=redactor.redact(prompt.text) if prompt.text else prompt.text)

@@ -1,0 +1,134 @@
+"""Local-only documents never reach a cloud backend, and personal data is masked in everything sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from ingest.pipeline import ingest
+from rag.answer import REFUSED_ANSWER, Assistant, ChatOptions
+from rag.backends import Backend
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.generation import GenerationParams
+from rag.privacy import PrivacyRules
+from rag.prompts import Turn
+from rag.redaction import Redactor
+from rag.retrieval import Retriever
+from tests.documents import write
+from tests.fault_server import FaultServer
+
+SECRET_DIAGNOSIS = "zetavirus-syndrome"
+PATIENT_EMAIL = "maria.ivanova@clinic.example"
+LAB_EMAIL = "lab.admin@school.example"
+LAB_PHONE = "+359 2 987 6543"
+QUESTION = "Who do I contact about the lab results and the patient's diagnosis?"
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Assistant:
+    data = tmp_path_factory.mktemp("privacy") / "data"
+    write(
+        data,
+        "private/patient.md",
+        f"# Patient record\n\nLab results: the patient's diagnosis is {SECRET_DIAGNOSIS}. Contact {PATIENT_EMAIL}.\n",
+    )
+    write(
+        data,
+        "hr/salaries.md",
+        "# Salaries\n\nLab results and diagnosis of the payroll audit: all salaries are confidential.\n",
+    )
+    write(
+        data,
+        "lab.md",
+        f"# Lab contacts\n\nFor lab results contact {LAB_EMAIL} or call {LAB_PHONE}. Diagnosis questions go to the duty doctor.\n",
+    )
+    settings = Settings(data_dir=data, index_dir=data.parent / "index")
+    ingest(settings, embedder=embedder)
+    rules = PrivacyRules(private_patterns=("private/*", "hr", "hr/*"))
+    return Assistant(Retriever(settings, embedder), embedder, privacy=rules)
+
+
+def _cloud(server: FaultServer) -> Backend:
+    return Backend(key="cloud", label="Recording cloud", base_url=server.url("ok"), model="m", is_local=False)
+
+
+def _ask(assistant: Assistant, backend: Backend, **options: object):
+    chat = ChatOptions(top_k=5, params=GenerationParams(max_tokens=16), **options)  # type: ignore[arg-type]
+    history = [Turn(f"My e-mail is {PATIENT_EMAIL}", "Noted.")]
+    return asyncio.run(assistant.answer(backend, QUESTION, history, chat))
+
+
+def test_cloud_gets_only_shareable_and_masked_text(assistant: Assistant, fault_server: FaultServer) -> None:
+    answer = _ask(assistant, _cloud(fault_server))
+    sent = "\n".join(fault_server.bodies)
+    assert len(fault_server.bodies) == 1
+    for secret in (SECRET_DIAGNOSIS, PATIENT_EMAIL, LAB_EMAIL, LAB_PHONE, "salaries are confidential"):
+        assert secret not in sent, secret
+    assert "[EMAIL_1]" in sent and "[PHONE_1]" in sent and "duty doctor" in sent
+    assert {h.source for h in answer.sources} == {"lab.md"}
+    assert answer.egress is not None and answer.egress.held_back == 2
+    summary = answer.egress.summary()
+    assert summary.startswith("sent to cloud: 1 chunks from 1 files") and "2 local-only chunks held back" in summary
+
+
+def test_refuse_policy_sends_nothing(assistant: Assistant, fault_server: FaultServer) -> None:
+    answer = _ask(assistant, _cloud(fault_server), private_policy="refuse")
+    assert fault_server.bodies == [] and answer.text == REFUSED_ANSWER
+    assert answer.egress is not None and answer.egress.summary().startswith("nothing left this machine")
+
+
+def test_local_backend_sends_nothing_to_the_cloud(assistant: Assistant, fault_server: FaultServer, local_llm) -> None:
+    local = Backend(
+        key="local",
+        label="llama.cpp",
+        base_url=local_llm.base_url,
+        model="g",
+        prompt_style="completion",
+        context_tokens=4096,
+    )
+    answer = _ask(assistant, local)
+    assert fault_server.bodies == []
+    assert "private/patient.md" in {h.source for h in answer.sources}
+    assert answer.egress is not None and answer.egress.summary() == "nothing left this machine"
+
+
+def test_placeholders_in_the_answer_are_restored_for_display_only(
+    assistant: Assistant, fault_server: FaultServer
+) -> None:
+    fault_server.answer = "Write to [EMAIL_2] or call [PHONE_1] [1]."  # [EMAIL_1] is the user's own, from the history
+    restored = _ask(assistant, _cloud(fault_server))
+    assert restored.text == f"Write to {LAB_EMAIL} or call {LAB_PHONE} [1]."
+    kept = _ask(assistant, _cloud(fault_server), restore_redacted=False)
+    assert kept.text == "Write to [EMAIL_2] or call [PHONE_1] [1]."
+    assert all(LAB_EMAIL not in json.loads(body)["messages"][-1]["content"] for body in fault_server.bodies)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("mail a.b+c@mail.example.org now", "mail [EMAIL_1] now"),
+        ("call +1 (555) 010-9999 today", "call [PHONE_1] today"),
+        ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN [IBAN_1] please"),
+        ("card 5500-0000-0000-0004 ok", "card [CARD_1] ok"),
+        ("host 10.0.0.7 and fe80::1ff:fe23:4567:890a", "host [IP_1] and [IP_2]"),
+        ("ticket PATIENT-123456", "ticket [CUSTOM_1]"),
+    ],
+)
+def test_each_kind_is_masked(text: str, masked: str) -> None:
+    assert Redactor.with_user_patterns([r"PATIENT-\d{6}"]).redact(text) == masked
+
+
+def test_ordinary_numbers_are_left_alone() -> None:
+    text = (
+        "On 2024-01-15 at 14:00:00, 2,000 tokens on port 11434 cost 0.0006 USD; version 1.2.3.4000; 1234 5678 9012 3456"
+    )
+    assert Redactor().redact(text) == text
+
+
+def test_same_value_same_placeholder_within_a_request() -> None:
+    redactor = Redactor()
+    assert redactor.redact("a@x.example, b@y.example, a@x.example") == "[EMAIL_1], [EMAIL_2], [EMAIL_1]"
+    assert redactor.restore("[EMAIL_2] wrote") == "b@y.example wrote"
