@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import chainlit as cl
@@ -24,6 +25,7 @@ from rag.presentation import (
 )
 from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn, source_label
 from rag.retrieval import MODES
+from rag.routing import POLICIES, Policy, fallback_reason
 from rag.service import ChatService
 from rag.uploads import UploadRejected, save_upload
 
@@ -47,21 +49,18 @@ async def shutdown() -> None:
 
 def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
     cloud = service.backends.cloud
-    backend_values = ["local", "cloud", "both"] if cloud.available else ["local"]
+    choices = {p.label.capitalize(): p.key for p in POLICIES.values() if cloud.available or p.key == "local"}
     widgets = [
         Select(
             id="backend",
             label="Answer with" if cloud.available else f"Answer with (cloud unavailable: {cloud.reason})",
-            values=backend_values,
-            initial_index=0,
+            items=choices,
+            initial_value="local",
         ),
         Select(id="local_model", label="Local model", values=local_models or ["(none)"], initial_index=0),
     ]
     if cloud.available:
-        initial = cloud_models.index(cloud.model) if cloud.model in cloud_models else 0
-        widgets.append(
-            Select(id="cloud_model", label="Cloud model", values=cloud_models or [cloud.model], initial_index=initial)
-        )
+        widgets.append(Select(id="cloud_model", label="Cloud model", values=cloud_models, initial_index=0))
     widgets += [
         Slider(id="temperature", label="Temperature", initial=0.2, min=0, max=1.5, step=0.05),
         Slider(id="top_p", label="Top-p", initial=0.95, min=0.05, max=1, step=0.05),
@@ -78,6 +77,14 @@ def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
             initial_value="shareable",
         ),
         Switch(id="restore_redacted", label="Show masked personal data restored in cloud answers", initial=True),
+        Slider(
+            id="latency_budget",
+            label="Local first: seconds to first token before the cloud takes over",
+            initial=20,
+            min=1,
+            max=120,
+            step=1,
+        ),
         NumberInput(id="sampler_top_k", label="Local only: top-k sampling (0 = server default)", initial=0),
         NumberInput(id="repeat_penalty", label="Local only: repeat penalty (0 = server default)", initial=0),
     ]
@@ -104,6 +111,7 @@ def _options(values: dict) -> ChatOptions:
         params=params,
         private_policy=str(values.get("private_policy", "shareable")),
         restore_redacted=bool(values.get("restore_redacted", True)),
+        latency_budget=float(values.get("latency_budget", 20)),
     )
 
 
@@ -178,7 +186,7 @@ def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
 
 
 async def _answer_with(
-    backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions
+    backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions, why: str
 ) -> Answer:
     """Stream one backend's answer into its own message; two of these run side by side in "both" mode."""
     prompt, egress = service.assistant.prepare(backend, question, retrieval.hits, history, options)
@@ -199,7 +207,7 @@ async def _answer_with(
             sources_block(answer, pdf_names),
             "",
             metrics_line(answer),
-            egress_line(egress),
+            f"{egress_line(egress)} · _{why}_",
         ]
     )
 
@@ -207,6 +215,25 @@ async def _answer_with(
     reply.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
     await (reply.update() if streamed else reply.send())
     return answer
+
+
+async def _routed(
+    policy: Policy, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions, values: dict
+) -> list[Answer]:
+    """Answer under a routing policy, falling back (and saying why) when the first backend fails."""
+    primary = await asyncio.to_thread(service.backend, policy.primary, values.get(f"{policy.primary}_model"))
+    budget = replace(options.params, first_token_budget=options.latency_budget if policy.latency_budget else None)
+    why = f"answered by the {policy.primary} model (policy: {policy.label})"
+    answer = await _answer_with(primary, question, retrieval, history, replace(options, params=budget), why)
+    if answer.error is None or answer.text or policy.fallback is None:
+        return [answer]
+    has_private = bool(service.assistant.privacy.shareable(retrieval.hits)[1])
+    allowed, note = fallback_reason(policy, answer.error.what, has_private)
+    if not allowed:
+        await cl.Message(content=f"_{note}_").send()
+        return [answer]
+    fallback = await asyncio.to_thread(service.backend, policy.fallback, values.get(f"{policy.fallback}_model"))
+    return [answer, await _answer_with(fallback, question, retrieval, history, options, note)]
 
 
 @cl.on_message
@@ -218,10 +245,8 @@ async def on_message(message: cl.Message) -> None:
         return
     values = cl.user_session.get("values") or {}
     options = _options(values)
-    choice = values.get("backend", "local")
-    keys = ["local", "cloud"] if choice == "both" else [choice]
-    backends = [await asyncio.to_thread(service.backend, key, values.get(f"{key}_model")) for key in keys]
-    if any(backend is None for backend in backends):
+    policy = POLICIES.get(values.get("backend", "local"), POLICIES["local"])
+    if policy.primary == "local" and await asyncio.to_thread(service.local_backend) is None:
         await cl.Message(content=f"The local model is not available: {service.local_error}").send()
         return
     async with cl.Step(name="Retrieval", type="retrieval") as step:
@@ -232,7 +257,14 @@ async def on_message(message: cl.Message) -> None:
         await cl.Message(content=NO_CONTEXT_ANSWER).send()
         return
     history: list[Turn] = cl.user_session.get("history") or []
-    answers = await asyncio.gather(*(_answer_with(b, question, retrieval, history, options) for b in backends))  # type: ignore[arg-type]
+    if policy.key == "both":
+        pair = [await asyncio.to_thread(service.backend, key, values.get(f"{key}_model")) for key in ("local", "cloud")]
+        why = "side by side: the same question and sources to both"
+        answers = list(
+            await asyncio.gather(*(_answer_with(b, question, retrieval, history, options, why) for b in pair))
+        )  # type: ignore[arg-type]
+    else:
+        answers = await _routed(policy, question, retrieval, history, options, values)
     measurements = cl.user_session.get("measurements") or []
     measurements.extend(a.metrics for a in answers if a.metrics is not None)
     cl.user_session.set("measurements", measurements)

@@ -7,7 +7,7 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag.backends import Backend
 from rag.embedding import Embedder
@@ -17,6 +17,7 @@ from rag.privacy import Egress, PrivacyRules, redact_prompt
 from rag.prompts import DEFAULT_SYSTEM_PROMPT, Prompt, Turn, build_prompt, cited_numbers
 from rag.redaction import Redactor
 from rag.retrieval import Hit, Retriever
+from rag.routing import Policy, fallback_reason
 
 _LATIN = re.compile(r"[A-Za-z]")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -68,6 +69,7 @@ class Answer:
     no_context: bool = False
     metrics: AnswerMetrics | None = None
     egress: Egress | None = None
+    route_note: str = ""  # which backend answered and why, under a routing policy
 
 
 @dataclass
@@ -80,6 +82,7 @@ class ChatOptions:
     params: GenerationParams = field(default_factory=GenerationParams)
     private_policy: str = "shareable"  # in cloud mode: send only shareable passages, or "refuse" the question
     restore_redacted: bool = True  # show masked values restored in the displayed answer
+    latency_budget: float | None = None  # seconds to first token before a routing policy falls back
 
 
 REFUSED_ANSWER = (
@@ -197,9 +200,16 @@ class Assistant:
             error=str(answer.error) if answer.error else None,
         )
 
-    async def answer(self, backend: Backend, question: str, history: list[Turn], options: ChatOptions) -> Answer:
-        """Retrieve and answer in one call (no streaming to a UI), for the terminal and for tests."""
-        retrieval = self.retrieve(question, options)
+    async def answer(
+        self,
+        backend: Backend,
+        question: str,
+        history: list[Turn],
+        options: ChatOptions,
+        retrieval: Retrieval | None = None,
+    ) -> Answer:
+        """Retrieve (unless given) and answer in one call, for the terminal and for tests."""
+        retrieval = retrieval or self.retrieve(question, options)
         if not retrieval.relevant:
             return Answer(NO_CONTEXT_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
         prompt, egress = self.prepare(backend, question, retrieval.hits, history, options)
@@ -209,3 +219,24 @@ class Assistant:
         async for _ in self.stream(question, prompt, retrieval, options, answer):
             pass
         return answer
+
+    async def answer_routed(
+        self, policy: Policy, backends: dict[str, Backend], question: str, history: list[Turn], options: ChatOptions
+    ) -> Answer:
+        """Answer under a routing policy; the answer's `route_note` says which backend answered and why."""
+        retrieval = self.retrieve(question, options)
+        budget = replace(options.params, first_token_budget=options.latency_budget if policy.latency_budget else None)
+        first = await self.answer(
+            backends[policy.primary], question, history, replace(options, params=budget), retrieval
+        )
+        first.route_note = f"answered by the {policy.primary} model (policy: {policy.label})"
+        if first.error is None or first.text or first.no_context:
+            return first
+        has_private = bool(self.privacy.shareable(retrieval.hits)[1])
+        allowed, note = fallback_reason(policy, first.error.what, has_private)
+        if not allowed:
+            first.route_note = note or first.route_note
+            return first
+        second = await self.answer(backends[str(policy.fallback)], question, history, options, retrieval)
+        second.route_note = note
+        return second

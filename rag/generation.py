@@ -30,6 +30,8 @@ class GenerationParams:
     top_k: int | None = None
     repeat_penalty: float | None = None
     timeout: float = 120.0
+    first_token_budget: float | None = None  # seconds; past it the attempt fails (a routing policy may fall back)
+    retries: int = 2  # on 429 and 5xx before the first token, with backoff (Retry-After respected)
 
 
 class BackendError(Exception):
@@ -53,6 +55,7 @@ class StreamOutcome:
     first_token_at: float | None = None
     finished_at: float | None = None
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the server reports them
+    retries: int = 0
 
 
 def scrub(message: str, backend: Backend) -> str:
@@ -64,6 +67,11 @@ def scrub(message: str, backend: Backend) -> str:
 
 def describe_error(exc: BaseException, backend: Backend, params: GenerationParams, mid_stream: bool) -> BackendError:
     """Map an SDK or transport error to a BackendError; never echoes a secret."""
+    budget = params.first_token_budget
+    if isinstance(exc, TimeoutError) and budget is not None and not mid_stream:
+        return BackendError(
+            backend, f"no first token within the {budget:g} s latency budget", "Raise the budget or ask again."
+        )
     if isinstance(exc, openai.APITimeoutError | asyncio.TimeoutError | httpx.TimeoutException):
         what = "the stream stalled for more than" if mid_stream else "no answer within"
         return BackendError(
@@ -158,10 +166,41 @@ async def _chunks(
                 yield chunk.choices[0].delta.content
 
 
+def retry_delay(exc: BaseException, attempt: int) -> float | None:
+    """Seconds to wait before retrying, or None when the error is not worth retrying."""
+    status = getattr(exc, "status_code", None)
+    if not isinstance(exc, openai.APIStatusError) or not (status == 429 or (status or 0) >= 500):
+        return None
+    header = exc.response.headers.get("retry-after") if exc.response is not None else None
+    try:
+        return min(float(header), MAX_RETRY_WAIT) if header else min(0.5 * 2**attempt, MAX_RETRY_WAIT)
+    except ValueError:
+        return min(0.5 * 2**attempt, MAX_RETRY_WAIT)
+
+
+MAX_RETRY_WAIT = 10.0
+
+
+async def _attempt(
+    client: AsyncOpenAI, backend: Backend, prompt: Prompt, params: GenerationParams, outcome: StreamOutcome
+) -> AsyncIterator[str]:
+    """One request; the first-token budget only covers the wait for the first token."""
+    async with asyncio.timeout(params.first_token_budget) as deadline:
+        async for piece in _chunks(client, backend, prompt, params, outcome):
+            if outcome.first_token_at is None:
+                outcome.first_token_at = time.perf_counter()
+                deadline.reschedule(None)
+            outcome.text += piece
+            yield piece
+
+
 async def stream_answer(
     backend: Backend, prompt: Prompt, params: GenerationParams, outcome: StreamOutcome
 ) -> AsyncIterator[str]:
-    """Yield answer text as it arrives; on failure, fill `outcome.error` (and `cut` if text had come) and stop."""
+    """Yield answer text as it arrives; on failure, fill `outcome.error` (and `cut` if text had come) and stop.
+
+    Rate limits and server errors that come before any text are retried with backoff.
+    """
     if not backend.available:
         outcome.error = BackendError(
             backend, f"not available: {backend.reason}", "Choose the other backend in the chat settings."
@@ -174,11 +213,17 @@ async def stream_answer(
         if prompt.lead:
             outcome.text = prompt.lead
             yield prompt.lead
-        async for piece in _chunks(client, backend, prompt, params, outcome):
-            if outcome.first_token_at is None:
-                outcome.first_token_at = time.perf_counter()
-            outcome.text += piece
-            yield piece
+        for attempt in range(params.retries + 1):
+            try:
+                async for piece in _attempt(client, backend, prompt, params, outcome):
+                    yield piece
+                break
+            except openai.APIStatusError as exc:
+                delay = retry_delay(exc, attempt)
+                if outcome.first_token_at is not None or delay is None or attempt == params.retries:
+                    raise
+                outcome.retries += 1
+                await asyncio.sleep(delay)
     except Exception as exc:
         outcome.cut = outcome.first_token_at is not None
         outcome.error = describe_error(exc, backend, params, outcome.cut)

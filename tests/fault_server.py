@@ -3,6 +3,7 @@
 The first path segment picks the behaviour: http://127.0.0.1:PORT/<mode>/v1 ...
   ok     a short, well-formed stream (with usage at the end when asked for, as OpenAI sends it)          429 / 500 / 401 / 404   that status with an error body
   cut    a few tokens, then the connection drops without finishing the stream
+  flaky  503 with Retry-After: 1 the first `flaky_failures` times, then a normal stream
   hang   never answers (until the client gives up)
 Without a mode (http://127.0.0.1:PORT/v1) it answers like Foundry Local: its model ids, and
 /models/load/ID (0.10+) or /openai/load/ID (0.x). Every request is recorded.
@@ -39,6 +40,7 @@ class FaultServer:
     def __init__(self, answer: str = "The answer is in [1].", load_api: str = "new") -> None:
         self.requests: list[str] = []
         self.bodies: list[str] = []  # raw JSON of every POST: what left the machine
+        self.flaky_failures = 2  # mode "flaky": this many 503s (Retry-After: 1) before it answers
         self.answer = answer
         self.load_api = load_api
         server = self
@@ -79,7 +81,10 @@ class FaultServer:
                 request = json.loads(raw)
                 mode = self.path.strip("/").split("/")[0]
                 chat = self.path.endswith("/chat/completions")
-                if mode in ("429", "500", "404"):
+                if mode == "flaky" and server.flaky_failures > 0:
+                    server.flaky_failures -= 1
+                    self._json(503, {"error": {"message": "overloaded, retry"}}, {"Retry-After": "1"})
+                elif mode in ("429", "500", "404"):
                     headers = {"Retry-After": "1"} if mode == "429" else {}
                     self._json(int(mode), {"error": {"message": f"simulated {mode}", "type": "server_error"}}, headers)
                 elif mode == "401":

@@ -49,7 +49,7 @@ def _chat(url: str, height: int = 1000, locale: str | None = None):
 def _choose_backend(page, name: str) -> None:
     page.locator("#chat-settings-open-modal").click()
     page.locator("#backend").click()
-    page.get_by_role("option", name=name).click()
+    page.get_by_role("option", name=name, exact=True).click()
     page.get_by_role("button", name="Confirm").click()
 
 
@@ -67,14 +67,16 @@ def test_ask_local_then_switch_to_cloud(app_url: str) -> None:
         answer = page.locator(".step").filter(has_text="course-handbook.pdf, page 5").last.inner_text()
         assert "llama.cpp (gemma-3-270m-q4_k_m, on this machine) · retrieval" in answer
         assert answer.startswith("According to ["), "the streamed answer is there, not only its sources"
+        assert "nothing left this machine · answered by the local model (policy: local only)" in answer
         assert page.get_by_text("Used Retrieval", exact=False).count() >= 1
         page.screenshot(path=str(ARTIFACTS / "browser-local-answer.png"), full_page=True)
 
-        _choose_backend(page, "cloud")
+        _choose_backend(page, "Cloud only")
         _ask(page, "When are the plants in the greenhouse watered?")
         cloud_answer = page.locator(".step").filter(has_text="Cloud API (stand-in-cloud, in the cloud) · retrieval")
         cloud_answer.last.wait_for(timeout=180_000)
         assert "greenhouse-faq.html" in cloud_answer.last.inner_text()
+        assert "sent to cloud: 5 chunks from" in cloud_answer.last.inner_text()
         page.screenshot(path=str(ARTIFACTS / "browser-cloud-answer.png"), full_page=True)
     assert Path(ARTIFACTS / "browser-cloud-answer.png").stat().st_size > 10_000
 
@@ -90,7 +92,7 @@ def test_interface_follows_the_browser_language(app_url: str, locale: str, place
 def test_both_mode_shows_two_measured_answers_and_a_comparison(app_url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with _chat(app_url, height=1400) as page:
-        _choose_backend(page, "both")
+        _choose_backend(page, "Both side by side")
         _ask(page, "What does TTFT measure?")
         local = page.locator(".step").filter(has_text="llama.cpp (gemma-3-270m-q4_k_m, on this machine) · retrieval")
         cloud = page.locator(".step").filter(has_text="Cloud API (stand-in-cloud, in the cloud) · retrieval")

@@ -1,0 +1,98 @@
+"""Routing policies, fallbacks and retries, with a real llama.cpp server and the fault-injecting one."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from rag.answer import Assistant, ChatOptions
+from rag.backends import Backend
+from rag.embedded_server import free_port
+from rag.generation import GenerationParams
+from rag.retrieval import Retriever
+from rag.routing import POLICIES
+from tests.fault_server import FaultServer
+from tests.test_privacy import assistant as private_assistant  # noqa: F401 - the fixture with local-only files
+
+QUESTION = "Which port does Ollama listen on?"
+
+
+@pytest.fixture(scope="module")
+def assistant(sample_retriever: Retriever, embedder) -> Assistant:
+    return Assistant(sample_retriever, embedder)
+
+
+def _options(**extra: object) -> ChatOptions:
+    return ChatOptions(params=GenerationParams(max_tokens=12, temperature=0.1), **extra)  # type: ignore[arg-type]
+
+
+def _fault(server: FaultServer, mode: str, key: str) -> Backend:
+    return Backend(key=key, label=f"fault {mode}", base_url=server.url(mode), model="m", is_local=key == "local")
+
+
+def _down(key: str) -> Backend:
+    return Backend(
+        key=key, label="down", base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", is_local=key == "local"
+    )
+
+
+def test_rate_limits_and_overload_are_retried_after_the_server_says(
+    assistant: Assistant, fault_server: FaultServer
+) -> None:
+    started = time.perf_counter()
+    answer = asyncio.run(assistant.answer(_fault(fault_server, "flaky", "cloud"), QUESTION, [], _options()))
+    assert answer.error is None and answer.text
+    assert sum(r.startswith("POST") for r in fault_server.requests) == 3
+    assert time.perf_counter() - started >= 2.0, "each Retry-After: 1 was waited for"
+
+
+def test_local_first_falls_back_to_the_cloud(assistant: Assistant, fault_server: FaultServer) -> None:
+    backends = {"local": _down("local"), "cloud": _fault(fault_server, "ok", "cloud")}
+    answer = asyncio.run(assistant.answer_routed(POLICIES["local-first"], backends, QUESTION, [], _options()))
+    assert answer.error is None and answer.backend.key == "cloud"
+    assert (
+        "local model failed (cannot reach the server" in answer.route_note
+        and "cloud model instead" in answer.route_note
+    )
+
+
+def test_local_first_latency_budget(assistant: Assistant, fault_server: FaultServer) -> None:
+    backends = {"local": _fault(fault_server, "hang", "local"), "cloud": _fault(fault_server, "ok", "cloud")}
+    options = _options(latency_budget=1.0)
+    answer = asyncio.run(assistant.answer_routed(POLICIES["local-first"], backends, QUESTION, [], options))
+    assert answer.backend.key == "cloud" and answer.error is None
+    assert "no first token within the 1 s latency budget" in answer.route_note
+
+
+def test_no_cloud_fallback_for_local_only_documents(private_assistant: Assistant, fault_server: FaultServer) -> None:  # noqa: F811
+    backends = {"local": _down("local"), "cloud": _fault(fault_server, "ok", "cloud")}
+    question = "Who do I contact about the lab results and the patient's diagnosis?"
+    answer = asyncio.run(private_assistant.answer_routed(POLICIES["local-first"], backends, question, [], _options()))
+    assert answer.backend.key == "local" and answer.error is not None
+    assert "not falling back to the cloud" in answer.route_note
+    assert fault_server.bodies == []
+
+
+def test_cloud_first_falls_back_to_local(assistant: Assistant, fault_server: FaultServer, local_llm) -> None:
+    local = Backend(
+        key="local",
+        label="llama.cpp",
+        base_url=local_llm.base_url,
+        model="g",
+        prompt_style="completion",
+        context_tokens=4096,
+    )
+    backends = {"local": local, "cloud": _fault(fault_server, "500", "cloud")}
+    answer = asyncio.run(
+        assistant.answer_routed(POLICIES["cloud-first"], backends, QUESTION, [], _options(latency_budget=0.001))
+    )
+    assert answer.backend.key == "local" and answer.error is None and answer.text
+    assert "cloud model failed" in answer.route_note and "status 500" in answer.route_note
+
+
+def test_policy_without_fallback_reports_the_failure(assistant: Assistant) -> None:
+    backends = {"local": _down("local"), "cloud": _down("cloud")}
+    answer = asyncio.run(assistant.answer_routed(POLICIES["local"], backends, QUESTION, [], _options()))
+    assert answer.error is not None and answer.route_note == "answered by the local model (policy: local only)"
