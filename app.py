@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import secrets
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,15 +29,36 @@ from rag.presentation import (
 from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn, source_label
 from rag.retrieval import MODES
 from rag.routing import POLICIES, Policy, fallback_reason
+from rag.security import exposure_warning, load_users, users_file, verify_password
 from rag.service import ChatService
 from rag.uploads import UploadRejected, save_upload
 
 service = ChatService()
 _background: list[asyncio.Task[None]] = []
+log = logging.getLogger("app")
+USERS_FILE = users_file()
+
+if USERS_FILE is not None:
+    # Chainlit signs sessions with this secret; without one configured, logins last until a restart.
+    os.environ.setdefault("CHAINLIT_AUTH_SECRET", secrets.token_urlsafe(32))
+
+    @cl.password_auth_callback
+    def login(username: str, password: str) -> cl.User | None:
+        encoded = load_users(USERS_FILE).get(username)  # read each time: added users work without a restart
+        if encoded and verify_password(password, encoded):
+            return cl.User(identifier=username, metadata={"provider": "credentials"})
+        return None
+
+
+def _exposure() -> str | None:
+    return exposure_warning(os.environ.get("CHAINLIT_HOST", "127.0.0.1"), USERS_FILE is not None)
 
 
 @cl.on_app_startup
 async def startup() -> None:
+    warning = _exposure()
+    if warning:
+        log.warning(warning)
     await asyncio.to_thread(service.warm_up)
     _background.append(asyncio.create_task(service.watch_data()))
     asyncio.get_running_loop().run_in_executor(None, service.local_backend)  # warm the local model early
@@ -132,6 +156,8 @@ async def start() -> None:
     status.content = welcome(local, service.backends.cloud, chunks, files)
     if local is None:
         status.content += f"\n\n> The local model could not be started: {service.local_error}"
+    if _exposure():
+        status.content += f"\n\n> **{_exposure()}**"
     await status.update()
 
 

@@ -1,0 +1,77 @@
+"""Login for the chat app (users from a file, hashed passwords), and a warning for exposed servers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+
+ITERATIONS = 310_000
+_CONTROL_TOKENS = (
+    "<start_of_turn>", "<end_of_turn>", "<|im_start|>", "<|im_end|>", "<|eot_id|>", "<|start_header_id|>",
+    "<|end_header_id|>", "<|begin_of_text|>", "<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>",
+    "[INST]", "[/INST]", "<<SYS>>", "<</SYS>>", "<s>", "</s>",
+)  # fmt: skip
+
+
+def hash_password(password: str) -> str:
+    """PBKDF2-SHA256 with a random salt, encoded as pbkdf2_sha256$iterations$salt$hash."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, ITERATIONS)
+    return f"pbkdf2_sha256${ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    try:
+        scheme, iterations, salt, expected = encoded.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256":
+        return False
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
+    return hmac.compare_digest(digest, base64.b64decode(expected))
+
+
+def load_users(path: Path) -> dict[str, str]:
+    """`name:hash` per line (blank lines and # comments ignored), as written by `python -m rag.users`."""
+    users = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, encoded = line.strip().partition(":")
+            users[name] = encoded
+    return users
+
+
+def users_file() -> Path | None:
+    raw = os.environ.get("AUTH_USERS_FILE", "").strip()
+    return Path(raw) if raw else None
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str, login_enabled: bool) -> str | None:
+    """A loud warning when anyone on the network could open the app and read the documents."""
+    if login_enabled or is_loopback(host):
+        return None
+    return (
+        f"WARNING: the app listens on {host}, reachable from other machines, and has no login. Anyone who can "
+        "reach it can read your documents through it. Set AUTH_USERS_FILE (see README) or listen on 127.0.0.1."
+    )
+
+
+def neutralize_control_tokens(text: str) -> str:
+    """Document text is data: strip chat-template markers so a document cannot fake a turn or a system prompt."""
+    for token in _CONTROL_TOKENS:
+        text = text.replace(token, " ")
+    return text
