@@ -109,3 +109,16 @@ def test_both_mode_shows_two_measured_answers_and_a_comparison(app_url: str) -> 
         assert "llama.cpp (gemma-3-270m-q4_k_m)" in text and "Cloud API (stand-in-cloud)" in text
         assert "measurements.csv" in text
         page.screenshot(path=str(ARTIFACTS / "browser-both-and-comparison.png"), full_page=True)
+
+
+def test_uploaded_file_is_saved_indexed_and_answered_from(app_url: str, tmp_path: Path) -> None:
+    upload = tmp_path / "field trip.md"
+    upload.write_text("# Field trip\n\nThe botanical garden field trip leaves at 7:45 from the east gate.\n")
+    with _chat(app_url) as page:
+        page.locator("input[type=file]").first.set_input_files(str(upload))
+        page.get_by_text("field trip.md", exact=False).first.wait_for(timeout=30_000)
+        _ask(page, "When does the botanical garden field trip leave?")
+        page.get_by_text("Indexing uploads", exact=False).first.wait_for(timeout=60_000)
+        answer = page.locator(".step").filter(has_text="uploads/field trip.md").filter(has_text=" · total ")
+        answer.last.wait_for(timeout=180_000)
+        page.screenshot(path=str(ARTIFACTS / "browser-upload.png"), full_page=True)
