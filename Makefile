@@ -42,6 +42,7 @@ bench: setup
 	$(PY) -m bench.query_latency
 	$(PY) -m bench.prompt_styles
 	$(PY) -m bench.app_ttft
+	$(PY) -m bench.load
 
 clean:
 	rm -rf index .pytest_cache test-artifacts .files

@@ -1,4 +1,5 @@
-"""Time to first token through the app (in a real browser) minus calling the same server directly.
+"""Time to first token through the app (in a real browser, and over Chainlit's socket without one)
+minus calling the same server directly.
 
 The app is started with LOCAL_BASE_URL pointing at an embedded llama.cpp server that this script
 also calls directly with the same prompt (same index, same retrieval), so the difference is what
@@ -20,6 +21,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from bench.app_process import BROWSER_ARGS, SAMPLE_DATA, running_app
+from bench.socket_client import ChatClient
 from ingest.pipeline import ingest
 from rag.answer import Assistant, ChatOptions
 from rag.backends import Backend
@@ -65,6 +67,16 @@ def through_app(url: str, questions: list[str]) -> tuple[list[float | None], lis
             inside.append(float(found.group(1)) if found and seen == "token" else None)
         browser.close()
     return timings, inside
+
+
+async def through_socket(url: str, questions: list[str]) -> list[float | None]:
+    """The same questions over Chainlit's socket, as a browser sends them, with no browser running."""
+    client = ChatClient(url)
+    await client.connect()
+    try:
+        return [(await client.ask(question)).first_token_ms for question in questions]
+    finally:
+        await client.close()
 
 
 async def direct(
@@ -113,12 +125,14 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp), env) as url:
             app, inside = through_app(url, english)
+            socket_ttft = asyncio.run(through_socket(url, english))
             assistant = Assistant(Retriever(Settings(index_dir=Path(tmp) / "index"), embedder), embedder)
             first, retrieval = asyncio.run(direct(assistant, backend, english, options))
     finally:
         server.stop()
     p50 = statistics.median
     in_app = [i for i in inside if i is not None]
+    via_socket = [(s - d) for s, d in zip(socket_ttft, first, strict=True) if s is not None]
     pairs = [(a, d) for a, d in zip(app, first, strict=True) if a is not None]
     overhead = [a - d for a, d in pairs]
     app = [a for a, _ in pairs]
@@ -128,6 +142,9 @@ def main() -> None:
     print(f"TTFT calling the server directly: p50 {p50(first):7.0f} ms")
     print(f"app minus direct, per question:   p50 {p50(overhead):7.0f} ms")
     print(f"retrieval alone:                  p50 {p50(retrieval):7.0f} ms")
+    print(
+        f"over Chainlit's socket, no browser: app minus direct p50 {p50(via_socket):7.0f} ms ({len(via_socket)} answers)"
+    )
     print(f"model TTFT as the app measured it: p50 {p50(in_app):7.0f} ms (request to the model -> first token)")
     print(
         f"goal: overhead <= retrieval + 50 ms = {p50(retrieval) + 50:.0f} ms -> {'met' if p50(overhead) <= p50(retrieval) + 50 else 'missed'}"

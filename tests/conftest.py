@@ -12,6 +12,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ingest.pipeline import ingest
+from rag.backends import Backend
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.retrieval import Retriever
@@ -36,6 +37,18 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
 @pytest.fixture(scope="session")
 def sample_retriever(sample_index: Path, embedder: Embedder) -> Retriever:
     return Retriever(Settings(data_dir=SAMPLE_DATA, index_dir=sample_index), embedder)
+
+
+def llama_backend(server) -> Backend:
+    """The local backend for a llama.cpp test server, with the completion prompt the bundled model needs."""
+    return Backend(
+        key="local",
+        label="llama.cpp",
+        base_url=server.base_url,
+        model=server.source.name,
+        prompt_style="completion",
+        context_tokens=4096,
+    )
 
 
 def run_cli(

@@ -15,21 +15,14 @@ from rag.embedding import Embedder
 from rag.generation import GenerationParams
 from rag.prompts import COMPLETION_LEAD, Turn, build_prompt
 from rag.retrieval import Retriever
-from tests.conftest import run_cli
+from tests.conftest import llama_backend, run_cli
 from tests.fault_server import LEAKED_KEY, FaultServer
 
 QUESTION = "Which port does Ollama listen on?"
 
 
 def _local(server) -> Backend:
-    return Backend(
-        key="local",
-        label="llama.cpp",
-        base_url=server.base_url,
-        model=server.source.name,
-        prompt_style="completion",
-        context_tokens=4096,
-    )
+    return llama_backend(server)
 
 
 def _options(max_tokens: int = 32, timeout: float = 60) -> ChatOptions:

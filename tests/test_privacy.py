@@ -17,6 +17,7 @@ from rag.privacy import PrivacyRules
 from rag.prompts import Turn
 from rag.redaction import Redactor
 from rag.retrieval import Retriever
+from tests.conftest import llama_backend
 from tests.documents import write
 from tests.fault_server import FaultServer
 
@@ -81,14 +82,7 @@ def test_refuse_policy_sends_nothing(assistant: Assistant, fault_server: FaultSe
 
 
 def test_local_backend_sends_nothing_to_the_cloud(assistant: Assistant, fault_server: FaultServer, local_llm) -> None:
-    local = Backend(
-        key="local",
-        label="llama.cpp",
-        base_url=local_llm.base_url,
-        model="g",
-        prompt_style="completion",
-        context_tokens=4096,
-    )
+    local = llama_backend(local_llm)
     answer = _ask(assistant, local)
     assert fault_server.bodies == []
     assert "private/patient.md" in {h.source for h in answer.sources}

@@ -13,6 +13,7 @@ from rag.embedded_server import free_port
 from rag.generation import GenerationParams
 from rag.retrieval import Retriever
 from rag.routing import POLICIES
+from tests.conftest import llama_backend
 from tests.fault_server import FaultServer
 from tests.test_privacy import assistant as private_assistant  # noqa: F401 - the fixture with local-only files
 
@@ -76,14 +77,7 @@ def test_no_cloud_fallback_for_local_only_documents(private_assistant: Assistant
 
 
 def test_cloud_first_falls_back_to_local(assistant: Assistant, fault_server: FaultServer, local_llm) -> None:
-    local = Backend(
-        key="local",
-        label="llama.cpp",
-        base_url=local_llm.base_url,
-        model="g",
-        prompt_style="completion",
-        context_tokens=4096,
-    )
+    local = llama_backend(local_llm)
     backends = {"local": local, "cloud": _fault(fault_server, "500", "cloud")}
     answer = asyncio.run(
         assistant.answer_routed(POLICIES["cloud-first"], backends, QUESTION, [], _options(latency_budget=0.001))

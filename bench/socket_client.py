@@ -1,0 +1,102 @@
+"""A minimal client of Chainlit's Socket.IO protocol: what the browser does, without the browser."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import socketio
+
+LEAD = "According to ["
+
+
+@dataclass
+class Exchange:
+    """One question's round trip, timed from the moment it was sent."""
+
+    first_token_ms: float | None = None
+    total_ms: float | None = None
+    text: str = ""
+    error: str | None = None
+
+
+class ChatClient:
+    """One chat session: connect, wait for the welcome message, ask questions one after the other."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.ready = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.done = asyncio.Event()
+        self.asked = False
+        self.current: Exchange | None = None
+        self.started = 0.0
+        self.streams: dict[str, str] = {}
+        self.sio.on("update_message", self._update)
+        self.sio.on("new_message", self._update)
+        self.sio.on("stream_token", self._token)
+        self.sio.on("task_start", self._task_start)
+        self.sio.on("task_end", self._task_end)
+
+    async def _update(self, step: dict) -> None:
+        output = str(step.get("output", ""))
+        if "Ready to answer" in output:
+            self.ready.set()
+        elif self.current is not None and step.get("type") == "assistant_message":
+            self.current.text = output
+            if step.get("name") == "Error" or "No answer came back" in output or "cut off" in output:
+                self.current.error = output[:200]
+
+    async def _token(self, data: dict) -> None:
+        exchange = self.current
+        if exchange is None:
+            return
+        text = self.streams.get(data["id"], "") + data.get("token", "")
+        self.streams[data["id"]] = text
+        if exchange.first_token_ms is None and len(text.removeprefix(LEAD)) > 0 and text != LEAD:
+            exchange.first_token_ms = (time.perf_counter() - self.started) * 1000
+
+    async def _task_start(self, _: dict) -> None:
+        self.idle.clear()
+
+    async def _task_end(self, _: dict) -> None:
+        """The server has finished a task: the chat start, or the question just asked."""
+        self.idle.set()
+        if self.asked:
+            self.done.set()
+
+    async def connect(self, timeout: float = 300) -> None:
+        auth = {"clientType": "webapp", "sessionId": str(uuid.uuid4()), "userEnv": "{}"}
+        await self.sio.connect(self.url, socketio_path="/ws/socket.io", auth=auth, transports=["websocket"])
+        await self.sio.emit("connection_successful")
+        await asyncio.wait_for(self.ready.wait(), timeout)
+        await asyncio.wait_for(self.idle.wait(), timeout)
+
+    async def ask(self, question: str, timeout: float = 600) -> Exchange:
+        self.current, self.streams = Exchange(), {}
+        self.done.clear()
+        self.asked = False
+        message = {
+            "id": str(uuid.uuid4()),
+            "threadId": "",
+            "name": "User",
+            "type": "user_message",
+            "output": question,
+            "createdAt": datetime.now(UTC).isoformat(),
+        }
+        self.started = time.perf_counter()
+        await self.sio.emit("client_message", {"message": message, "fileReferences": []})
+        self.asked = True
+        try:
+            await asyncio.wait_for(self.done.wait(), timeout)
+            self.current.total_ms = (time.perf_counter() - self.started) * 1000
+        except TimeoutError:
+            self.current.error = f"no answer within {timeout:.0f} s"
+        return self.current
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
