@@ -135,12 +135,25 @@ def current_generation(index_dir: Path) -> str | None:
     return name or None
 
 
-def load_snapshot(index_dir: Path) -> Snapshot:
-    """Load the live generation; raises IndexMissing when there is none yet."""
-    generation = current_generation(index_dir)
-    if generation is None:
-        raise IndexMissing(f"no index in {index_dir}: run `python -m ingest` first")
-    folder = index_dir / generation
+def load_snapshot(index_dir: Path, attempts: int = 3) -> Snapshot:
+    """Load the live generation; raises IndexMissing when there is none yet.
+
+    If an ingestion switches to a newer generation and deletes this one while it is being read,
+    the newer one is loaded instead, so a chat never fails because the index was updated under it.
+    """
+    for attempt in range(attempts):
+        generation = current_generation(index_dir)
+        if generation is None:
+            raise IndexMissing(f"no index in {index_dir}: run `python -m ingest` first")
+        try:
+            return _load_generation(index_dir / generation, generation)
+        except (FileNotFoundError, RuntimeError):  # faiss reports a vanished file as RuntimeError
+            if current_generation(index_dir) == generation or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load_generation(folder: Path, generation: str) -> Snapshot:
     manifest = Manifest.from_json((folder / "manifest.json").read_text(encoding="utf-8"))
     with open(folder / "chunks.jsonl", encoding="utf-8") as lines:
         chunks = {record.id: record for record in map(ChunkRecord.from_json, lines)}

@@ -71,11 +71,11 @@ class Retriever:
         self.snapshot = load_snapshot(self.index_dir)
         return True
 
-    def _dense(self, question: str, depth: int) -> list[tuple[int, float]]:
-        if self.snapshot.dense.ntotal == 0:
+    def _dense(self, snapshot: Snapshot, question: str, depth: int) -> list[tuple[int, float]]:
+        if snapshot.dense.ntotal == 0:
             return []
         query = self.embedder.encode_query(question).reshape(1, -1)
-        scores, ids = self.snapshot.dense.search(query, min(depth, self.snapshot.dense.ntotal))
+        scores, ids = snapshot.dense.search(query, min(depth, snapshot.dense.ntotal))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
@@ -87,8 +87,9 @@ class Retriever:
         if not question.strip():
             return []
         depth = max(4 * k, 50)
-        dense = self._dense(question, depth) if mode != "bm25" else []
-        keyword = self.snapshot.bm25.search(question, depth) if mode != "dense" else []
+        snapshot = self.snapshot  # one generation for the whole search, even if a refresh swaps it meanwhile
+        dense = self._dense(snapshot, question, depth) if mode != "bm25" else []
+        keyword = snapshot.bm25.search(question, depth) if mode != "dense" else []
         dense_scores, bm25_scores = dict(dense), dict(keyword)
         if mode == "dense":
             ranked = dense
@@ -102,16 +103,17 @@ class Retriever:
                 ],
                 self.settings.rrf_k,
             )
-        return self._distinct(ranked, k, dense_scores, bm25_scores)
+        return self._distinct(snapshot, ranked, k, dense_scores, bm25_scores)
 
+    @staticmethod
     def _distinct(
-        self, ranked: list[tuple[int, float]], k: int, dense: dict[int, float], bm25: dict[int, float]
+        snapshot: Snapshot, ranked: list[tuple[int, float]], k: int, dense: dict[int, float], bm25: dict[int, float]
     ) -> list[Hit]:
         """Collapse chunks with the same text (copies of a file) into one hit that lists the other files."""
         hits: list[Hit] = []
         by_text: dict[str, Hit] = {}
         for chunk_id, score in ranked:
-            chunk = self.snapshot.chunks.get(chunk_id)
+            chunk = snapshot.chunks.get(chunk_id)
             if chunk is None:
                 continue
             key = _text_key(chunk.text)

@@ -70,3 +70,51 @@ def test_files_dropped_into_data_are_answerable_without_restart(tmp_path: Path, 
         return sources
 
     assert asyncio.run(scenario())[0] == "new/zebras.md"
+
+
+def test_ingesting_while_people_chat(tmp_path: Path, embedder) -> None:
+    """Readers refresh and search while a writer keeps switching generations: no error, no lost hit."""
+    import threading
+
+    from ingest.pipeline import ingest
+    from rag.retrieval import Retriever
+
+    settings = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
+    write(settings.data_dir, "base.md", "The base document talks about rivers and bridges.\n")
+    ingest(settings, embedder=embedder)
+    retriever = Retriever(settings, embedder)
+    errors: list[BaseException] = []
+    searches = 0
+    writing = threading.Event()
+    writing.set()
+
+    def writer() -> None:
+        try:
+            for n in range(6):
+                write(settings.data_dir, f"added-{n}.md", f"Added document {n} is about volcano number {n}.\n")
+                ingest(settings, embedder=embedder)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            writing.clear()
+
+    def reader() -> None:
+        nonlocal searches
+        while writing.is_set():
+            try:
+                retriever.refresh()
+                hits = retriever.search("rivers and bridges", k=3)
+                assert hits and hits[0].source == "base.md"
+                searches += 1
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader), threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and searches > 10
+    retriever.refresh()
+    assert retriever.search("volcano number 5", k=1)[0].source == "added-5.md"
