@@ -7,15 +7,20 @@ HOST ?= 127.0.0.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup system-deps run ingest test lint bench eval clean
+.PHONY: setup build-deps system-deps run ingest test lint bench eval clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+	@$(MAKE) --no-print-directory build-deps
+	$(PYTHON) -m venv $(VENV) || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --upgrade pip wheel
 	$(PY) -m pip install -r requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed
+
+# A C++ toolchain and CMake: llama-cpp-python compiles llama.cpp when it is installed.
+build-deps:
+	@{ command -v cmake && command -v g++ && command -v make; } >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y build-essential cmake; }
 
 # Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser).
 system-deps:
