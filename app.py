@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -10,12 +11,30 @@ from dataclasses import replace
 from pathlib import Path
 
 import chainlit as cl
+from chainlit.auth import get_current_user
+from chainlit.data import get_data_layer
+from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.input_widget import NumberInput, Select, Slider, Switch, TextInput
+from chainlit.server import app as web
+from chainlit.types import ThreadDict
+from chainlit.utils import utc_now
+from fastapi import Depends, HTTPException
+from fastapi.responses import FileResponse
 
-from rag.answer import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Answer, ChatOptions, Retrieval
+from rag.answer import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Answer, Asked, ChatOptions
 from rag.backends import Backend
 from rag.comparison import markdown_table, plotly_figure, summarize
 from rag.generation import GenerationParams
+from rag.history import (
+    FILES_ROUTE,
+    HistoryConfig,
+    LocalFileStore,
+    answer_metadata,
+    create_schema,
+    measurements_from_steps,
+    refusal,
+    turns_from_steps,
+)
 from rag.metrics import to_csv
 from rag.presentation import (
     citation_name,
@@ -29,7 +48,7 @@ from rag.presentation import (
 from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn, source_label
 from rag.retrieval import MODES
 from rag.routing import POLICIES, Policy, fallback_reason
-from rag.security import exposure_warning, load_users, users_file, verify_password
+from rag.security import exposure_warning, load_users, stored_secret, users_file, verify_password
 from rag.service import ChatService
 from rag.uploads import UploadRejected, save_upload
 
@@ -37,10 +56,17 @@ service = ChatService()
 _background: list[asyncio.Task[None]] = []
 log = logging.getLogger("app")
 USERS_FILE = users_file()
+HOST = os.environ.get("CHAINLIT_HOST", "127.0.0.1")
+HISTORY = HistoryConfig.from_env()
+HISTORY_OFF = refusal(HISTORY, HOST, USERS_FILE is not None)
+KEEP_HISTORY = HISTORY.enabled and HISTORY_OFF is None
+
+if USERS_FILE is not None or KEEP_HISTORY:
+    # Chainlit signs sessions with this secret; kept beside the history so chats resume after a restart.
+    secret = stored_secret(HISTORY.directory / "auth-secret") if KEEP_HISTORY else secrets.token_urlsafe(32)
+    os.environ.setdefault("CHAINLIT_AUTH_SECRET", secret)
 
 if USERS_FILE is not None:
-    # Chainlit signs sessions with this secret; without one configured, logins last until a restart.
-    os.environ.setdefault("CHAINLIT_AUTH_SECRET", secrets.token_urlsafe(32))
 
     @cl.password_auth_callback
     def login(username: str, password: str) -> cl.User | None:
@@ -49,15 +75,41 @@ if USERS_FILE is not None:
             return cl.User(identifier=username, metadata={"provider": "credentials"})
         return None
 
+elif KEEP_HISTORY:
 
-def _exposure() -> str | None:
-    return exposure_warning(os.environ.get("CHAINLIT_HOST", "127.0.0.1"), USERS_FILE is not None)
+    @cl.header_auth_callback
+    async def single_user(headers: dict) -> cl.User:
+        """History needs a user; on a loopback-only app without login that is the person at this machine."""
+        return cl.User(identifier="local", metadata={"provider": "this machine"})
+
+
+if KEEP_HISTORY:
+    create_schema(HISTORY.database)
+    file_store = LocalFileStore(HISTORY.files)
+
+    @cl.data_layer
+    def history_layer() -> SQLAlchemyDataLayer:
+        return SQLAlchemyDataLayer(HISTORY.database_url(), storage_provider=file_store)  # type: ignore[arg-type]
+
+    @web.get(FILES_ROUTE + "/{object_key:path}")
+    async def history_file(object_key: str, user=Depends(get_current_user)) -> FileResponse:  # noqa: B008
+        """Sources and charts of stored chats, each only to the user whose chat it is."""
+        path = file_store.readable_path(object_key, user.id) if user is not None else None
+        if path is None:
+            raise HTTPException(status_code=404)
+        return FileResponse(path, media_type=file_store.media_type(path))
+
+    # Chainlit serves its UI from a catch-all route registered before this one: match this one first.
+    web.router.routes.insert(0, web.router.routes.pop())
+
+
+def _warnings() -> list[str]:
+    return [w for w in (exposure_warning(HOST, USERS_FILE is not None), HISTORY_OFF) if w]
 
 
 @cl.on_app_startup
 async def startup() -> None:
-    warning = _exposure()
-    if warning:
+    for warning in _warnings():
         log.warning(warning)
     await asyncio.to_thread(service.warm_up)
     _background.append(asyncio.create_task(service.watch_data()))
@@ -139,31 +191,62 @@ def _options(values: dict) -> ChatOptions:
     )
 
 
-@cl.on_chat_start
-async def start() -> None:
-    status = cl.Message(content="Starting the local model, one moment...")
-    await status.send()
+async def _send_settings(saved: dict) -> dict:
+    """Offer the models the servers list now, preselecting what this chat used before (if anything)."""
     local = await asyncio.to_thread(service.local_backend)
     local_models, cloud_models = await asyncio.gather(
         asyncio.to_thread(service.models, local), asyncio.to_thread(service.models, service.backends.cloud)
     )
     local_models = _configured_first(local.model if local else None, local_models)
     cloud_models = _configured_first(service.backends.cloud.model, cloud_models)
-    values = await cl.ChatSettings(_settings_widgets(local_models, cloud_models)).send()
+    widgets = _settings_widgets(local_models, cloud_models)
+    for widget in widgets:
+        offered = widget.id in saved and (not isinstance(widget, Select) or saved[widget.id] in widget.items.values())
+        if offered:
+            widget.initial = saved[widget.id]
+    values = await cl.ChatSettings(widgets).send()
     cl.user_session.set("values", values)
+    return values
+
+
+@cl.on_chat_start
+async def start() -> None:
+    status = cl.Message(content="Starting the local model, one moment...")
+    await status.send()
+    await _send_settings({})
     cl.user_session.set("history", [])
+    local = await asyncio.to_thread(service.local_backend)
     chunks, files = await asyncio.to_thread(service.corpus_size)
     status.content = welcome(local, service.backends.cloud, chunks, files)
     if local is None:
         status.content += f"\n\n> The local model could not be started: {service.local_error}"
-    if _exposure():
-        status.content += f"\n\n> **{_exposure()}**"
+    status.content += "".join(f"\n\n> **{warning}**" for warning in _warnings())
     await status.update()
+
+
+@cl.on_chat_resume
+async def resume(thread: ThreadDict) -> None:
+    """A stored chat goes on where it stopped: its settings, its conversation history, its measurements."""
+    metadata = thread.get("metadata") or {}
+    if isinstance(metadata, str):
+        metadata = json.loads(metadata)
+    await _send_settings(metadata.get("chat_settings") or metadata.get("values") or {})
+    steps = thread.get("steps") or []
+    cl.user_session.set("history", turns_from_steps(steps))
+    cl.user_session.set("measurements", measurements_from_steps(steps))
+
+
+async def _remember_settings(values: dict) -> None:
+    """Store the chat's settings as they change, not only when the browser disconnects cleanly."""
+    layer = get_data_layer()
+    if layer is not None and cl.context.session.has_first_interaction:
+        await layer.update_thread(thread_id=cl.context.session.thread_id, metadata={"chat_settings": values})
 
 
 @cl.on_settings_update
 async def update_settings(values: dict) -> None:
     cl.user_session.set("values", values)
+    await _remember_settings(values)
 
 
 async def _index_uploads(elements: list) -> None:
@@ -211,12 +294,12 @@ def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
     return elements, pdf_names
 
 
-async def _answer_with(
-    backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions, why: str
-) -> Answer:
+async def _answer_with(backend: Backend, asked: Asked, why: str) -> Answer:
     """Stream one backend's answer into its own message; two of these run side by side in "both" mode."""
-    prompt, egress = service.assistant.prepare(backend, question, retrieval.hits, history, options)
-    reply = cl.Message(content="", author=f"{'Local' if backend.is_local else 'Cloud'}: {backend.label}")
+    question, retrieval, options = asked.question, asked.retrieval, asked.options
+    prompt, egress = service.assistant.prepare(backend, question, retrieval.hits, asked.history, options)
+    author = f"{'Local' if backend.is_local else 'Cloud'}: {backend.label}"
+    reply = cl.Message(content="", author=author, created_at=utc_now())  # streamed, never "sent": date it for history
     if prompt is None:
         reply.content = f"{REFUSED_ANSWER}\n\n{egress_line(egress)}"
         await reply.send()
@@ -236,30 +319,30 @@ async def _answer_with(
             f"{egress_line(egress)} · _{why}_",
         ]
     )
-
+    ok = bool(answer.text) and answer.error is None
+    reply.metadata = answer_metadata(asked.message_id, question, answer.text, ok, answer.metrics)
     reply.elements = elements
     reply.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
     await (reply.update() if streamed else reply.send())
     return answer
 
 
-async def _routed(
-    policy: Policy, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions, values: dict
-) -> list[Answer]:
+async def _routed(policy: Policy, asked: Asked, values: dict) -> list[Answer]:
     """Answer under a routing policy, falling back (and saying why) when the first backend fails."""
     primary = await asyncio.to_thread(service.backend, policy.primary, values.get(f"{policy.primary}_model"))
+    options = asked.options
     budget = replace(options.params, first_token_budget=options.latency_budget if policy.latency_budget else None)
     why = f"answered by the {policy.primary} model (policy: {policy.label})"
-    answer = await _answer_with(primary, question, retrieval, history, replace(options, params=budget), why)
+    answer = await _answer_with(primary, replace(asked, options=replace(options, params=budget)), why)
     if answer.error is None or answer.text or policy.fallback is None:
         return [answer]
-    has_private = bool(service.assistant.privacy.shareable(retrieval.hits)[1])
+    has_private = bool(service.assistant.privacy.shareable(asked.retrieval.hits)[1])
     allowed, note = fallback_reason(policy, answer.error.what, has_private)
     if not allowed:
         await cl.Message(content=f"_{note}_").send()
         return [answer]
     fallback = await asyncio.to_thread(service.backend, policy.fallback, values.get(f"{policy.fallback}_model"))
-    return [answer, await _answer_with(fallback, question, retrieval, history, options, note)]
+    return [answer, await _answer_with(fallback, asked, note)]
 
 
 @cl.on_message
@@ -270,6 +353,7 @@ async def on_message(message: cl.Message) -> None:
     if not question:
         return
     values = cl.user_session.get("values") or {}
+    await _remember_settings(values)
     options = _options(values)
     policy = POLICIES.get(values.get("backend", "local"), POLICIES["local"])
     if policy.primary == "local" and await asyncio.to_thread(service.local_backend) is None:
@@ -283,14 +367,13 @@ async def on_message(message: cl.Message) -> None:
         await cl.Message(content=NO_CONTEXT_ANSWER).send()
         return
     history: list[Turn] = cl.user_session.get("history") or []
+    asked = Asked(message.id, question, retrieval, history, options)
     if policy.key == "both":
         pair = [await asyncio.to_thread(service.backend, key, values.get(f"{key}_model")) for key in ("local", "cloud")]
         why = "side by side: the same question and sources to both"
-        answers = list(
-            await asyncio.gather(*(_answer_with(b, question, retrieval, history, options, why) for b in pair))
-        )  # type: ignore[arg-type]
+        answers = list(await asyncio.gather(*(_answer_with(b, asked, why) for b in pair)))  # type: ignore[arg-type]
     else:
-        answers = await _routed(policy, question, retrieval, history, options, values)
+        answers = await _routed(policy, asked, values)
     measurements = cl.user_session.get("measurements") or []
     measurements.extend(a.metrics for a in answers if a.metrics is not None)
     cl.user_session.set("measurements", measurements)

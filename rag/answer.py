@@ -85,6 +85,17 @@ class ChatOptions:
     latency_budget: float | None = None  # seconds to first token before a routing policy falls back
 
 
+@dataclass(frozen=True)
+class Asked:
+    """One question of a chat and what every backend answering it shares (the same sources, history, options)."""
+
+    message_id: str
+    question: str
+    retrieval: Retrieval
+    history: list[Turn]
+    options: ChatOptions
+
+
 REFUSED_ANSWER = (
     "Not sent to the cloud: the passages that answer this are in local-only documents. "
     "Ask with the local model instead, or change the privacy setting to send only shareable passages."

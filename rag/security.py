@@ -75,3 +75,13 @@ def neutralize_control_tokens(text: str) -> str:
     for token in _CONTROL_TOKENS:
         text = text.replace(token, " ")
     return text
+
+
+def stored_secret(path: Path) -> str:
+    """A signing secret kept beside the chat history, so logins and resumed chats survive a restart."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()

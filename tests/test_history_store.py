@@ -1,0 +1,80 @@
+"""The pieces of chat history that run without a browser: schema, file store, refusal, rebuilding a chat."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from rag.history import (
+    HistoryConfig,
+    LocalFileStore,
+    answer_metadata,
+    create_schema,
+    measurements_from_steps,
+    refusal,
+    turns_from_steps,
+)
+from rag.metrics import AnswerMetrics
+
+PDF = b"%PDF-1.4 a cited handbook" + bytes(range(256)) * 100
+
+
+def test_schema_is_created_once_and_private(tmp_path: Path) -> None:
+    database = tmp_path / "history" / "chats.db"
+    create_schema(database)
+    create_schema(database)  # every start: idempotent
+    tables = {row[0] for row in sqlite3.connect(database).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"users", "threads", "steps", "elements", "feedbacks"} <= tables
+    assert database.stat().st_mode & 0o077 == 0
+
+
+def test_the_same_file_cited_twice_is_stored_once(tmp_path: Path) -> None:
+    store = LocalFileStore(tmp_path)
+    first = asyncio.run(store.upload_file("user-1/e1/handbook.pdf p.2 (1)", PDF, "application/pdf"))
+    asyncio.run(store.upload_file("user-1/e2/handbook.pdf p.5 (3)", PDF, "application/pdf"))
+    assert first["url"] == "/history/files/user-1/e1/handbook.pdf%20p.2%20%281%29"
+    assert len(list((tmp_path / "blobs").iterdir())) == 1
+    path = store.readable_path("user-1/e1/handbook.pdf p.2 (1)", "user-1")
+    assert path is not None and path.read_bytes() == PDF and store.media_type(path) == "application/pdf"
+
+    assert asyncio.run(store.delete_file("user-1/e1/handbook.pdf p.2 (1)"))
+    assert len(list((tmp_path / "blobs").iterdir())) == 1, "still cited by the other answer"
+    assert asyncio.run(store.delete_file("user-1/e2/handbook.pdf p.5 (3)"))
+    assert list((tmp_path / "blobs").iterdir()) == []
+
+
+def test_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    store = LocalFileStore(tmp_path)
+    asyncio.run(store.upload_file("user-1/e1/[1]", "**notes.md**\n\npassage"))
+    assert store.readable_path("user-1/e1/[1]", "user-2") is None
+    assert store.readable_path("user-1/../user-1/e1/[1]", "user-2") is None
+    assert store.readable_path("user-2/../user-1/e1/[1]", "user-2") is None
+    own = store.readable_path("user-1/e1/[1]", "user-1")
+    assert own is not None and store.media_type(own).startswith("text/plain")
+
+
+def test_history_is_refused_on_an_exposed_app_without_login() -> None:
+    on = HistoryConfig(enabled=True)
+    assert refusal(on, "0.0.0.0", login_enabled=False) is not None
+    assert refusal(on, "0.0.0.0", login_enabled=True) is None
+    assert refusal(on, "127.0.0.1", login_enabled=False) is None
+    assert refusal(HistoryConfig(enabled=False), "0.0.0.0", login_enabled=False) is None
+
+
+def _metrics(backend: str) -> AnswerMetrics:
+    return AnswerMetrics("q", backend, backend, "m", 12.0, 300.0, 900.0, 100, 20, False, 33.3, 0.0)
+
+
+def test_a_stored_chat_gives_back_its_history_and_measurements() -> None:
+    steps = [
+        {"type": "user_message", "metadata": "{}"},
+        {"type": "assistant_message", "metadata": answer_metadata("u1", "First?", "", False, _metrics("local"))},
+        {"type": "assistant_message", "metadata": answer_metadata("u1", "First?", "From the cloud.", True, None)},
+        {"type": "user_message", "metadata": None},
+        {"type": "assistant_message", "metadata": answer_metadata("u2", "Second?", "Local one.", True, _metrics("l"))},
+        {"type": "assistant_message", "metadata": answer_metadata("u2", "Second?", "Cloud one.", True, _metrics("c"))},
+    ]
+    turns = turns_from_steps(steps)
+    assert [(t.question, t.answer) for t in turns] == [("First?", "From the cloud."), ("Second?", "Local one.")]
+    assert [m.backend for m in measurements_from_steps(steps)] == ["local", "l", "c"]
