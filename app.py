@@ -347,13 +347,20 @@ async def _routed(policy: Policy, asked: Asked, values: dict) -> list[Answer]:
 
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
+    try:
+        await _respond(message)
+    finally:
+        # After the answer: by then Chainlit has created the stored thread this belongs to.
+        await _remember_settings(cl.user_session.get("values") or {})
+
+
+async def _respond(message: cl.Message) -> None:
     if message.elements:
         await _index_uploads(message.elements)
     question = message.content.strip()
     if not question:
         return
     values = cl.user_session.get("values") or {}
-    await _remember_settings(values)
     options = _options(values)
     policy = POLICIES.get(values.get("backend", "local"), POLICIES["local"])
     if policy.primary == "local" and await asyncio.to_thread(service.local_backend) is None:

@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import quote
@@ -96,7 +97,8 @@ def refusal(config: HistoryConfig, host: str, login_enabled: bool) -> str | None
 def create_schema(database: Path) -> None:
     """Create the tables once (idempotent): the data layer expects them and does not create them."""
     database.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(database) as connection:
+    with closing(sqlite3.connect(database)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")  # readers (the sidebar, a resume) never block a writer
         connection.executescript(SCHEMA)
     database.chmod(0o600)  # chats quote private documents: readable by their owner only
     register_json_adapters()

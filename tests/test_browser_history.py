@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,15 @@ def _ask(page, question: str) -> None:
     page.keyboard.press("Enter")
 
 
-def _stored_steps(database: Path) -> list[dict]:
-    with sqlite3.connect(database) as connection:
+def _query(database: Path, sql: str) -> list[dict]:
+    """Read and close at once: an open cursor would hold a lock the running app has to wait for."""
+    with closing(sqlite3.connect(database)) as connection:
         connection.row_factory = sqlite3.Row
-        return [dict(row) for row in connection.execute('SELECT * FROM steps ORDER BY "createdAt"')]
+        return [dict(row) for row in connection.execute(sql)]
+
+
+def _stored_steps(database: Path) -> list[dict]:
+    return _query(database, 'SELECT * FROM steps ORDER BY "createdAt"')
 
 
 def test_a_chat_comes_back_after_a_restart(tmp_path: Path, local_llm, fault_server) -> None:
@@ -51,6 +57,7 @@ def test_a_chat_comes_back_after_a_restart(tmp_path: Path, local_llm, fault_serv
         "OPENAI_BASE_URL": fault_server.url("ok"),
         "CLOUD_MODEL": "stand-in-cloud",
     }
+    database = tmp_path / "history" / "chats.db"
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app(tmp_path, env) as url, playwright.sync_playwright() as p:
         browser, page = _open(p, url)
@@ -62,6 +69,9 @@ def test_a_chat_comes_back_after_a_restart(tmp_path: Path, local_llm, fault_serv
         page.get_by_role("button", name="Confirm").click()
         _ask(page, QUESTION)
         page.locator(".step").filter(has_text="sent to cloud").last.wait_for(timeout=120_000)
+        page.wait_for_timeout(500)
+        (thread,) = _query(database, 'SELECT "metadata" FROM threads')
+        assert json.loads(thread["metadata"])["chat_settings"]["mode"] == "dense", "stored while the browser is open"
         browser.close()
     requests_before_restart = len(fault_server.bodies)
     assert QUESTION not in "".join(fault_server.bodies[:-1])
@@ -82,14 +92,21 @@ def test_a_chat_comes_back_after_a_restart(tmp_path: Path, local_llm, fault_serv
         _ask(page, FOLLOW_UP)
         page.locator(".step").filter(has_text="sent to cloud").nth(1).wait_for(timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / "browser-history-resumed.png"), full_page=True)
+        page.get_by_role("button", name="Compare backends in this chat").last.click()
+        page.get_by_text("This chat so far (2 answers)").wait_for(timeout=30_000)  # one from before the restart
 
-        stored = sqlite3.connect(tmp_path / "history" / "chats.db").execute(
-            'SELECT "objectKey" FROM elements WHERE "type" = ?', ("text",)
-        )
-        key = stored.fetchone()[0]
+        key = _query(database, """SELECT "objectKey" FROM elements WHERE "type" = 'text'""")[0]["objectKey"]
         cookies = {c["name"]: c["value"] for c in page.context.cookies()}
         own = requests.get(f"{url}/history/files/{key}", cookies=cookies, timeout=10)
         stranger = requests.get(f"{url}/history/files/{key}", timeout=10)
+        stored_turns = turns_from_steps(_stored_steps(database))
+
+        chat = page.locator("a[href^='/thread/']").filter(has_text=QUESTION).first
+        chat.hover()
+        chat.locator("#thread-options").click()
+        page.get_by_role("menuitem", name="Delete").click()
+        page.get_by_role("button", name="Confirm").click()
+        page.locator("a[href^='/thread/']").filter(has_text=QUESTION).wait_for(state="detached", timeout=30_000)
         browser.close()
 
     follow_up = json.loads(fault_server.bodies[-1])
@@ -100,7 +117,9 @@ def test_a_chat_comes_back_after_a_restart(tmp_path: Path, local_llm, fault_serv
     assert own.status_code == 200 and own.text.startswith("**")  # a source shown beside the answer
     assert stranger.status_code in (401, 404)
 
-    turns = turns_from_steps(_stored_steps(tmp_path / "history" / "chats.db"))
-    assert [t.question for t in turns] == [QUESTION, FOLLOW_UP]
+    assert [t.question for t in stored_turns] == [QUESTION, FOLLOW_UP]
     stored_bytes = b"".join(f.read_bytes() for f in (tmp_path / "history").rglob("*") if f.is_file())
     assert API_KEY.encode() not in stored_bytes
+
+    assert _stored_steps(database) == [], "a deleted chat leaves nothing behind"
+    assert [f for f in (tmp_path / "history" / "files").rglob("*") if f.is_file()] == []
