@@ -107,14 +107,7 @@ def main() -> None:
         english = [q for q in english if assistant.retrieve(q, ChatOptions()).relevant][: args.questions]
     server = EmbeddedServer()
     server.start()
-    backend = Backend(
-        key="local",
-        label="embedded",
-        base_url=server.base_url,
-        model=server.source.name,
-        prompt_style="completion",
-        context_tokens=4096,
-    )
+    backend = server.backend("embedded")
     options = ChatOptions(params=GenerationParams(max_tokens=256))
     env = {
         "LOCAL_BASE_URL": server.base_url,

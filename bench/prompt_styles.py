@@ -19,7 +19,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.answer import Assistant, ChatOptions
-from rag.backends import Backend
 from rag.config import Settings
 from rag.embedded_server import EmbeddedServer
 from rag.embedding import Embedder
@@ -53,9 +52,7 @@ async def run(index: Path) -> None:
     assistant = Assistant(Retriever(Settings(index_dir=index), embedder), embedder)
     server = EmbeddedServer()
     server.start()
-    backend = Backend(
-        key="local", label="embedded", base_url=server.base_url, model=server.source.name, context_tokens=4096
-    )
+    backend = server.backend("embedded")
     options = ChatOptions(top_k=3, params=GenerationParams(max_tokens=48, temperature=0.1))
     scores: dict[str, list[float]] = {}
     echoes: dict[str, list[bool]] = {}

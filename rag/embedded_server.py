@@ -20,6 +20,8 @@ from pathlib import Path
 
 import requests
 
+from rag.backends import Backend
+
 BUNDLED_MODEL_NAME = "gemma-3-270m-q4_k_m"
 
 
@@ -70,6 +72,18 @@ class EmbeddedServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    def backend(self, label: str = "llama.cpp (embedded)") -> Backend:
+        """The local backend for this server; the bundled base model answers best to a completion prompt."""
+        bundled = self.source.name == BUNDLED_MODEL_NAME
+        return Backend(
+            key="local",
+            label=label,
+            base_url=self.base_url,
+            model=self.source.name,
+            prompt_style="completion" if bundled else "chat",
+            context_tokens=self.context_tokens,
+        )
 
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "llama_cpp.server", *self.source.arguments]

@@ -110,11 +110,11 @@ class Snapshot:
 
     def vectors_by_hash(self) -> dict[str, np.ndarray]:
         """Stored vectors keyed by what was embedded, so identical text is never embedded twice."""
-        ids = np.array(list(self.chunks), dtype=np.int64)
-        if not len(ids):
+        if self.dense.ntotal == 0:
             return {}
-        vectors = np.vstack([self.dense.reconstruct(int(i)) for i in ids])
-        return {self.chunks[int(i)].embed_hash: v for i, v in zip(ids, vectors, strict=True)}
+        ids = faiss.vector_to_array(self.dense.id_map)  # external id of each stored row, in storage order
+        vectors = self.dense.index.reconstruct_n(0, self.dense.ntotal)  # all rows in one call
+        return {self.chunks[int(i)].embed_hash: v for i, v in zip(ids, vectors, strict=True) if int(i) in self.chunks}
 
 
 def new_dense_index(dimension: int) -> faiss.IndexIDMap2:

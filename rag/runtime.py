@@ -7,7 +7,7 @@ import threading
 from dataclasses import replace
 
 from rag.backends import Backend, cloud_backend
-from rag.embedded_server import BUNDLED_MODEL_NAME, EmbeddedServer
+from rag.embedded_server import EmbeddedServer
 from rag.local_discovery import discover_local
 
 
@@ -35,15 +35,7 @@ class Backends:
         threads = int(self.env.get("LOCAL_THREADS", "") or 1)
         self.embedded = EmbeddedServer(self.env.get("LOCAL_GGUF", "").strip() or None, context, threads)
         self.embedded.start()
-        bundled = self.embedded.source.name == BUNDLED_MODEL_NAME
-        return Backend(
-            key="local",
-            label="llama.cpp (embedded)",
-            base_url=self.embedded.base_url,
-            model=self.embedded.source.name,
-            prompt_style="completion" if bundled else "chat",
-            context_tokens=context,
-        )
+        return self.embedded.backend()
 
     def get(self, key: str) -> Backend:
         return self.local() if key == "local" else self.cloud

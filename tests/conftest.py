@@ -41,14 +41,7 @@ def sample_retriever(sample_index: Path, embedder: Embedder) -> Retriever:
 
 def llama_backend(server) -> Backend:
     """The local backend for a llama.cpp test server, with the completion prompt the bundled model needs."""
-    return Backend(
-        key="local",
-        label="llama.cpp",
-        base_url=server.base_url,
-        model=server.source.name,
-        prompt_style="completion",
-        context_tokens=4096,
-    )
+    return server.backend("llama.cpp")
 
 
 def run_cli(
