@@ -97,7 +97,8 @@ if KEEP_HISTORY:
         path = file_store.readable_path(object_key, user.id) if user is not None else None
         if path is None:
             raise HTTPException(status_code=404)
-        return FileResponse(path, media_type=file_store.media_type(path))
+        # nosniff: a stored passage with HTML in it is shown as text, never run as a page
+        return FileResponse(path, media_type=file_store.media_type(path), headers={"X-Content-Type-Options": "nosniff"})
 
     # Chainlit serves its UI from a catch-all route registered before this one: match this one first.
     web.router.routes.insert(0, web.router.routes.pop())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import requests
 
 from bench.app_process import ARTIFACTS, BROWSER_ARGS, SAMPLE_DATA, running_app
 from tests.conftest import run_cli
@@ -27,8 +28,11 @@ def secured_app(tmp_path_factory: pytest.TempPathFactory, local_llm, cloud_llm):
     (workdir / "data" / "notes" / "vents.md").write_text(HOSTILE)
     users = workdir / "users.txt"
     run_cli("-m", "rag.users", "add", "teacher", "--file", str(users), "--password-stdin", stdin="lesson-plan-42\n")
+    run_cli("-m", "rag.users", "add", "student", "--file", str(users), "--password-stdin", stdin="homework-7\n")
     env = {
         "AUTH_USERS_FILE": str(users),
+        "CHAT_HISTORY": "on",
+        "HISTORY_DIR": str(workdir / "history"),
         "LOCAL_BASE_URL": local_llm.base_url,
         "LOCAL_MODEL": local_llm.source.name,
         "LOCAL_PROMPT_STYLE": "completion",
@@ -68,7 +72,30 @@ def test_login_hostile_document_and_no_key_in_sight(secured_app) -> None:
         assert dialogs == [] and page.evaluate("window.__pwned === undefined")
         assert page.locator("img[src='x']").count() == 0
         content = page.content()
+        teacher = {c["name"]: c["value"] for c in page.context.cookies()}
         browser.close()
+    _each_user_sees_only_their_own_chats(url, workdir, teacher)
     log = (workdir / "app.log").read_text(errors="replace")
     assert API_KEY not in content and API_KEY not in log
     assert "test-browser-key" not in content and "test-browser-key" not in log
+
+
+def _threads(url: str, session: requests.Session) -> list[dict]:
+    reply = session.post(f"{url}/project/threads", json={"pagination": {"first": 20}, "filter": {}}, timeout=10)
+    reply.raise_for_status()
+    return reply.json()["data"]
+
+
+def _each_user_sees_only_their_own_chats(url: str, workdir, teacher_cookies: dict[str, str]) -> None:
+    teacher = requests.Session()
+    teacher.cookies.update(teacher_cookies)
+    (chat,) = _threads(url, teacher)
+    key = next(e["objectKey"] for e in chat["elements"] if e.get("objectKey"))
+    assert teacher.get(f"{url}/history/files/{key}", timeout=10).status_code == 200
+
+    student = requests.Session()
+    login = student.post(f"{url}/login", data={"username": "student", "password": "homework-7"}, timeout=30)
+    assert login.status_code == 200
+    assert _threads(url, student) == []
+    assert student.get(f"{url}/history/files/{key}", timeout=10).status_code == 404
+    assert student.get(f"{url}/project/thread/{chat['id']}", timeout=10).status_code in (401, 403, 404)
