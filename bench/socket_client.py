@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import requests
 import socketio
 
 LEAD = "According to ["
@@ -69,9 +70,21 @@ class ChatClient:
         if self.asked:
             self.done.set()
 
+    async def _login_headers(self) -> dict[str, str]:
+        """Where the app logs people in without a prompt (chat history on one machine), do as the browser does."""
+        config = (await asyncio.to_thread(requests.get, f"{self.url}/auth/config", timeout=30)).json()
+        if not (config.get("requireLogin") and config.get("headerAuth")):
+            return {}
+        reply = await asyncio.to_thread(requests.post, f"{self.url}/auth/header", timeout=30)
+        reply.raise_for_status()
+        return {"Cookie": "; ".join(f"{name}={value}" for name, value in reply.cookies.items())}
+
     async def connect(self, timeout: float = 300) -> None:
         auth = {"clientType": "webapp", "sessionId": str(uuid.uuid4()), "userEnv": "{}"}
-        await self.sio.connect(self.url, socketio_path="/ws/socket.io", auth=auth, transports=["websocket"])
+        headers = await self._login_headers()
+        await self.sio.connect(
+            self.url, socketio_path="/ws/socket.io", auth=auth, headers=headers, transports=["websocket"]
+        )
         await self.sio.emit("connection_successful")
         await asyncio.wait_for(self.ready.wait(), timeout)
         await asyncio.wait_for(self.idle.wait(), timeout)
