@@ -8,11 +8,13 @@ same conversation history and its comparison still covers the answers given befo
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, fields
@@ -97,10 +99,11 @@ def refusal(config: HistoryConfig, host: str, login_enabled: bool) -> str | None
 def create_schema(database: Path) -> None:
     """Create the tables once (idempotent): the data layer expects them and does not create them."""
     database.parent.mkdir(parents=True, exist_ok=True)
+    database.parent.chmod(0o700)  # chats, their WAL and stored passages quote private documents: owner only
     with closing(sqlite3.connect(database)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")  # readers (the sidebar, a resume) never block a writer
         connection.executescript(SCHEMA)
-    database.chmod(0o600)  # chats quote private documents: readable by their owner only
+    database.chmod(0o600)
     register_json_adapters()
 
 
@@ -136,12 +139,16 @@ class LocalFileStore:
         content_disposition: str | None = None,
     ) -> dict[str, str]:
         payload = data.encode("utf-8") if isinstance(data, str) else data
+        await asyncio.to_thread(self._store, object_key, payload, overwrite)  # a PDF can be megabytes: off the loop
+        return {"object_key": object_key, "url": await self.get_read_url(object_key)}
+
+    def _store(self, object_key: str, payload: bytes, overwrite: bool) -> None:
         blob = self.root / "blobs" / hashlib.sha256(payload).hexdigest()
         if not blob.exists():
             blob.parent.mkdir(parents=True, exist_ok=True)
-            partial = blob.with_suffix(".partial")
-            partial.write_bytes(payload)
-            partial.replace(blob)
+            with tempfile.NamedTemporaryFile(dir=blob.parent, suffix=".partial", delete=False) as partial:
+                partial.write(payload)
+            Path(partial.name).replace(blob)  # whole or absent, even with two answers storing it at once
         target = self._key_path(object_key)
         if target.exists() and overwrite:
             target.unlink()
@@ -151,9 +158,11 @@ class LocalFileStore:
                 os.link(blob, target)
             except OSError:  # a file system without hard links: keep a copy
                 shutil.copyfile(blob, target)
-        return {"object_key": object_key, "url": await self.get_read_url(object_key)}
 
     async def delete_file(self, object_key: str) -> bool:
+        return await asyncio.to_thread(self._delete, object_key)
+
+    def _delete(self, object_key: str) -> bool:
         target = self._key_path(object_key)
         if not target.exists():
             return False

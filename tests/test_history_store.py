@@ -26,7 +26,7 @@ def test_schema_is_created_once_and_private(tmp_path: Path) -> None:
     create_schema(database)  # every start: idempotent
     tables = {row[0] for row in sqlite3.connect(database).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"users", "threads", "steps", "elements", "feedbacks"} <= tables
-    assert database.stat().st_mode & 0o077 == 0
+    assert database.stat().st_mode & 0o077 == 0 and database.parent.stat().st_mode & 0o077 == 0
 
 
 def test_the_same_file_cited_twice_is_stored_once(tmp_path: Path) -> None:
