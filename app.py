@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import secrets
@@ -21,7 +20,7 @@ from chainlit.utils import utc_now
 from fastapi import Depends, HTTPException
 from fastapi.responses import FileResponse
 
-from rag.answer import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Answer, Asked, ChatOptions
+from rag.answer import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Answer, Asked, ChatOptions, answer_under_policy
 from rag.backends import Backend
 from rag.comparison import markdown_table, plotly_figure, summarize
 from rag.generation import GenerationParams
@@ -47,7 +46,7 @@ from rag.presentation import (
 )
 from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn, source_label
 from rag.retrieval import MODES
-from rag.routing import POLICIES, Policy, fallback_reason
+from rag.routing import POLICIES, Policy
 from rag.security import exposure_warning, load_users, stored_secret, users_file, verify_password
 from rag.service import ChatService
 from rag.uploads import UploadRejected, save_upload
@@ -104,13 +103,12 @@ if KEEP_HISTORY:
     web.router.routes.insert(0, web.router.routes.pop())
 
 
-def _warnings() -> list[str]:
-    return [w for w in (exposure_warning(HOST, USERS_FILE is not None), HISTORY_OFF) if w]
+WARNINGS = [w for w in (exposure_warning(HOST, USERS_FILE is not None), HISTORY_OFF) if w]
 
 
 @cl.on_app_startup
 async def startup() -> None:
-    for warning in _warnings():
+    for warning in WARNINGS:
         log.warning(warning)
     await asyncio.to_thread(service.warm_up)
     _background.append(asyncio.create_task(service.watch_data()))
@@ -192,7 +190,7 @@ def _options(values: dict) -> ChatOptions:
     )
 
 
-async def _send_settings(saved: dict) -> dict:
+async def _send_settings(saved: dict) -> None:
     """Offer the models the servers list now, preselecting what this chat used before (if anything)."""
     local = await asyncio.to_thread(service.local_backend)
     local_models, cloud_models = await asyncio.gather(
@@ -205,9 +203,7 @@ async def _send_settings(saved: dict) -> dict:
         offered = widget.id in saved and (not isinstance(widget, Select) or saved[widget.id] in widget.items.values())
         if offered:
             widget.initial = saved[widget.id]
-    values = await cl.ChatSettings(widgets).send()
-    cl.user_session.set("values", values)
-    return values
+    cl.user_session.set("values", await cl.ChatSettings(widgets).send())
 
 
 @cl.on_chat_start
@@ -221,17 +217,14 @@ async def start() -> None:
     status.content = welcome(local, service.backends.cloud, chunks, files)
     if local is None:
         status.content += f"\n\n> The local model could not be started: {service.local_error}"
-    status.content += "".join(f"\n\n> **{warning}**" for warning in _warnings())
+    status.content += "".join(f"\n\n> **{warning}**" for warning in WARNINGS)
     await status.update()
 
 
 @cl.on_chat_resume
 async def resume(thread: ThreadDict) -> None:
     """A stored chat goes on where it stopped: its settings, its conversation history, its measurements."""
-    metadata = thread.get("metadata") or {}
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
-    await _send_settings(metadata.get("chat_settings") or metadata.get("values") or {})
+    await _send_settings(cl.context.session.chat_settings)  # Chainlit has read them back from the thread
     steps = thread.get("steps") or []
     cl.user_session.set("history", turns_from_steps(steps))
     cl.user_session.set("measurements", measurements_from_steps(steps))
@@ -320,8 +313,7 @@ async def _answer_with(backend: Backend, asked: Asked, why: str) -> Answer:
             f"{egress_line(egress)} · _{why}_",
         ]
     )
-    ok = bool(answer.text) and answer.error is None
-    reply.metadata = answer_metadata(asked.message_id, question, answer.text, ok, answer.metrics)
+    reply.metadata = answer_metadata(asked.message_id, question, answer.text, answer.ok, answer.metrics)
     reply.elements = elements
     reply.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
     await (reply.update() if streamed else reply.send())
@@ -330,20 +322,16 @@ async def _answer_with(backend: Backend, asked: Asked, why: str) -> Answer:
 
 async def _routed(policy: Policy, asked: Asked, values: dict) -> list[Answer]:
     """Answer under a routing policy, falling back (and saying why) when the first backend fails."""
-    primary = await asyncio.to_thread(service.backend, policy.primary, values.get(f"{policy.primary}_model"))
-    options = asked.options
-    budget = replace(options.params, first_token_budget=options.latency_budget if policy.latency_budget else None)
-    why = f"answered by the {policy.primary} model (policy: {policy.label})"
-    answer = await _answer_with(primary, replace(asked, options=replace(options, params=budget)), why)
-    if answer.error is None or answer.text or policy.fallback is None:
-        return [answer]
-    has_private = bool(service.assistant.privacy.shareable(asked.retrieval.hits)[1])
-    allowed, note = fallback_reason(policy, answer.error.what, has_private)
-    if not allowed:
-        await cl.Message(content=f"_{note}_").send()
-        return [answer]
-    fallback = await asyncio.to_thread(service.backend, policy.fallback, values.get(f"{policy.fallback}_model"))
-    return [answer, await _answer_with(fallback, asked, note)]
+
+    async def answer_with(key: str, options: ChatOptions, why: str) -> Answer:
+        backend = await asyncio.to_thread(service.backend, key, values.get(f"{key}_model"))
+        return await _answer_with(backend, replace(asked, options=options), why)
+
+    has_private = service.assistant.privacy.has_private(asked.retrieval.hits)
+    answers, refusal = await answer_under_policy(policy, asked.options, has_private, answer_with)
+    if refusal:
+        await cl.Message(content=f"_{refusal}_").send()
+    return answers
 
 
 @cl.on_message
@@ -385,7 +373,7 @@ async def _respond(message: cl.Message) -> None:
     measurements = cl.user_session.get("measurements") or []
     measurements.extend(a.metrics for a in answers if a.metrics is not None)
     cl.user_session.set("measurements", measurements)
-    first_good = next((a for a in answers if a.text and not a.error), None)
+    first_good = next((a for a in answers if a.ok), None)
     if first_good is not None:
         history.append(Turn(question, first_good.text))
         cl.user_session.set("history", history)

@@ -6,7 +6,7 @@ import asyncio
 import os
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from rag.backends import Backend
@@ -70,6 +70,11 @@ class Answer:
     metrics: AnswerMetrics | None = None
     egress: Egress | None = None
     route_note: str = ""  # which backend answered and why, under a routing policy
+
+    @property
+    def ok(self) -> bool:
+        """Text and no error: an answer worth keeping in the conversation history."""
+        return bool(self.text) and self.error is None
 
 
 @dataclass
@@ -236,18 +241,36 @@ class Assistant:
     ) -> Answer:
         """Answer under a routing policy; the answer's `route_note` says which backend answered and why."""
         retrieval = self.retrieve(question, options)
-        budget = replace(options.params, first_token_budget=options.latency_budget if policy.latency_budget else None)
-        first = await self.answer(
-            backends[policy.primary], question, history, replace(options, params=budget), retrieval
+
+        async def answer_with(key: str, chosen: ChatOptions, why: str) -> Answer:
+            answer = await self.answer(backends[key], question, history, chosen, retrieval)
+            answer.route_note = why
+            return answer
+
+        answers, refusal = await answer_under_policy(
+            policy, options, self.privacy.has_private(retrieval.hits), answer_with
         )
-        first.route_note = f"answered by the {policy.primary} model (policy: {policy.label})"
-        if first.error is None or first.text or first.no_context:
-            return first
-        has_private = bool(self.privacy.shareable(retrieval.hits)[1])
-        allowed, note = fallback_reason(policy, first.error.what, has_private)
-        if not allowed:
-            first.route_note = note or first.route_note
-            return first
-        second = await self.answer(backends[str(policy.fallback)], question, history, options, retrieval)
-        second.route_note = note
-        return second
+        answers[-1].route_note = refusal or answers[-1].route_note
+        return answers[-1]
+
+
+async def answer_under_policy(
+    policy: Policy,
+    options: ChatOptions,
+    has_private: bool,
+    answer_with: Callable[[str, ChatOptions, str], Awaitable[Answer]],
+) -> tuple[list[Answer], str]:
+    """The primary backend answers; if it failed before any text and the policy allows, the fallback does too.
+
+    `answer_with(backend key, options, why)` produces one answer (streamed in the app, collected in the
+    terminal). Returns the answers given and, when a fallback was refused, the sentence that says why.
+    """
+    budget = replace(options.params, first_token_budget=options.latency_budget if policy.latency_budget else None)
+    why = f"answered by the {policy.primary} model (policy: {policy.label})"
+    first = await answer_with(policy.primary, replace(options, params=budget), why)
+    if first.error is None or first.text or first.no_context:
+        return [first], ""
+    allowed, note = fallback_reason(policy, first.error.what, has_private)
+    if not allowed:
+        return [first], note
+    return [first, await answer_with(str(policy.fallback), options, note)], ""

@@ -39,6 +39,10 @@ class PrivacyRules:
         private = [h for h in hits if self.is_private(h.source) or any(self.is_private(d) for d in h.duplicates)]
         return [h for h in hits if h not in private], private
 
+    def has_private(self, hits: list[Hit]) -> bool:
+        """Whether any passage is local-only: then a failure never falls back to the cloud."""
+        return bool(self.shareable(hits)[1])
+
 
 @dataclass
 class Egress:
