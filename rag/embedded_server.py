@@ -23,6 +23,10 @@ import requests
 from rag.backends import Backend
 
 BUNDLED_MODEL_NAME = "gemma-3-270m-q4_k_m"
+SERVER_OVERRIDES = ("HOST", "PORT", "CONFIG_FILE")
+"""Variables `python -m llama_cpp.server` lets override its --host, --port and flags. `make run PORT=8000
+HOST=0.0.0.0` exports HOST and PORT for the app; inherited, they would move the model server onto the app's
+port, or onto the network. The model server gets the rest of the environment without them."""
 
 
 class EmbeddedServerError(RuntimeError):
@@ -100,7 +104,10 @@ class EmbeddedServer:
             return
         self.port = free_port()
         log = open(self.log_path, "wb")  # noqa: SIM115 - the child process writes to it for its whole life
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        environment = {k: v for k, v in os.environ.items() if k not in SERVER_OVERRIDES}
+        self.process = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=environment
+        )
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
