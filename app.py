@@ -6,10 +6,13 @@ import asyncio
 import logging
 import os
 import secrets
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import chainlit as cl
+import chainlit.config
+import chainlit.server
 from chainlit.auth import get_current_user
 from chainlit.data import get_data_layer
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
@@ -20,10 +23,22 @@ from chainlit.utils import utc_now
 from fastapi import Depends, HTTPException
 from fastapi.responses import FileResponse
 
-from rag.answer import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Answer, Asked, ChatOptions, answer_under_policy
+from rag.answer import NO_CONTEXT_ANSWER, Answer, Asked, ChatOptions, answer_under_policy
 from rag.backends import Backend
+from rag.chat_settings import (
+    LATENCY_BUDGET,
+    MAX_TOKENS,
+    PRIVATE_POLICIES,
+    REPEAT_PENALTY,
+    SAMPLER_TOP_K,
+    TEMPERATURE,
+    TOP_K,
+    TOP_P,
+    NumberSetting,
+    chat_options,
+    choice,
+)
 from rag.comparison import markdown_table, plotly_figure, summarize
-from rag.generation import GenerationParams
 from rag.history import (
     FILES_ROUTE,
     HistoryConfig,
@@ -35,16 +50,16 @@ from rag.history import (
     turns_from_steps,
 )
 from rag.metrics import to_csv
+from rag.origin_guard import OriginGuard, OriginPolicy
 from rag.presentation import (
+    answer_block,
     citation_name,
     egress_line,
-    error_block,
-    metrics_line,
+    passage_body,
     retrieval_summary,
-    sources_block,
     welcome,
 )
-from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn, source_label
+from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn
 from rag.retrieval import MODES
 from rag.routing import POLICIES, Policy
 from rag.security import exposure_warning, load_users, stored_secret, users_file, verify_password
@@ -52,6 +67,21 @@ from rag.service import ChatService
 from rag.uploads import UploadRejected, save_upload
 
 service = ChatService()
+
+
+def _own_files_folder() -> None:
+    """Uploads of this process in a folder of its own: Chainlit deletes its files folder when it stops, and
+    a second app started from the same folder must not lose the uploads of the first."""
+    root = Path(chainlit.config.FILES_DIRECTORY)
+    for stale in root.glob("run-*-*"):  # left by an app that was killed: its process is gone
+        if not Path(f"/proc/{stale.name.split('-')[1]}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = root / f"run-{os.getpid()}-{secrets.token_hex(4)}"
+    folder.mkdir(mode=0o700, parents=True)
+    chainlit.config.FILES_DIRECTORY = chainlit.server.FILES_DIRECTORY = folder
+
+
+_own_files_folder()
 _background: list[asyncio.Task[None]] = []
 log = logging.getLogger("app")
 USERS_FILE = users_file()
@@ -59,6 +89,11 @@ HOST = os.environ.get("CHAINLIT_HOST", "127.0.0.1")
 HISTORY = HistoryConfig.from_env()
 HISTORY_OFF = refusal(HISTORY, HOST, USERS_FILE is not None)
 KEEP_HISTORY = HISTORY.enabled and HISTORY_OFF is None
+# Other web pages open in the same browser must not reach the socket or the routes (see rag/origin_guard.py).
+web.add_middleware(
+    OriginGuard,  # type: ignore[arg-type]
+    policy=OriginPolicy.for_app(HOST, os.environ.get("ALLOWED_ORIGINS", "").split(",")),
+)
 
 if USERS_FILE is not None or KEEP_HISTORY:
     # Chainlit signs sessions with this secret; kept beside the history so chats resume after a restart.
@@ -123,24 +158,22 @@ async def shutdown() -> None:
 
 
 def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
+    """The settings panel, from the one table of defaults and ranges the server also validates against."""
     cloud = service.backends.cloud
-    choices = {p.label.capitalize(): p.key for p in POLICIES.values() if cloud.available or p.key == "local"}
     widgets = [
         Select(
             id="backend",
             label="Answer with" if cloud.available else f"Answer with (cloud unavailable: {cloud.reason})",
-            items=choices,
+            items=_policy_choices(),
             initial_value="local",
         ),
         Select(id="local_model", label="Local model", values=local_models or ["(none)"], initial_index=0),
     ]
     if cloud.available:
         widgets.append(Select(id="cloud_model", label="Cloud model", values=cloud_models, initial_index=0))
+    defaults = {TOP_K.id: service.settings.top_k}
+    widgets += [_number_widget(n, defaults.get(n.id, n.default)) for n in (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K)]
     widgets += [
-        Slider(id="temperature", label="Temperature", initial=0.2, min=0, max=1.5, step=0.05),
-        Slider(id="top_p", label="Top-p", initial=0.95, min=0.05, max=1, step=0.05),
-        Slider(id="max_tokens", label="Max answer tokens", initial=256, min=16, max=2048, step=16),
-        Slider(id="top_k", label="Sources to retrieve", initial=service.settings.top_k, min=1, max=12, step=1),
         Select(id="mode", label="Retrieval mode", values=list(MODES), initial_value=service.settings.retrieval_mode),
         TextInput(
             id="system_prompt", label="System prompt (persona, examples)", initial=DEFAULT_SYSTEM_PROMPT, multiline=True
@@ -148,46 +181,30 @@ def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
         Select(
             id="private_policy",
             label="Local-only documents (data/private) when asking the cloud",
-            items={"Send only shareable passages": "shareable", "Refuse the cloud question": "refuse"},
+            items=PRIVATE_POLICIES,
             initial_value="shareable",
         ),
         Switch(id="restore_redacted", label="Show masked personal data restored in cloud answers", initial=True),
-        Slider(
-            id="latency_budget",
-            label="Local first: seconds to first token before the cloud takes over",
-            initial=20,
-            min=1,
-            max=120,
-            step=1,
-        ),
-        NumberInput(id="sampler_top_k", label="Local only: top-k sampling (0 = server default)", initial=0),
-        NumberInput(id="repeat_penalty", label="Local only: repeat penalty (0 = server default)", initial=0),
     ]
-    return widgets
+    return widgets + [_number_widget(n, n.default) for n in (LATENCY_BUDGET, SAMPLER_TOP_K, REPEAT_PENALTY)]
+
+
+def _number_widget(setting: NumberSetting, initial: float) -> Slider | NumberInput:
+    if not setting.slider:
+        return NumberInput(id=setting.id, label=setting.label, initial=initial)
+    return Slider(
+        id=setting.id, label=setting.label, initial=initial, min=setting.low, max=setting.high, step=setting.step
+    )
+
+
+def _policy_choices() -> dict[str, str]:
+    available = service.backends.cloud.available
+    return {p.label.capitalize(): p.key for p in POLICIES.values() if available or p.key == "local"}
 
 
 def _configured_first(configured: str | None, offered: list[str]) -> list[str]:
     """The configured model is the default choice, even when the server does not list it."""
     return ([configured] if configured else []) + [m for m in offered if m != configured]
-
-
-def _options(values: dict) -> ChatOptions:
-    params = GenerationParams(
-        temperature=float(values.get("temperature", 0.2)),
-        top_p=float(values.get("top_p", 0.95)),
-        max_tokens=int(values.get("max_tokens", 256)),
-        top_k=int(values.get("sampler_top_k") or 0) or None,
-        repeat_penalty=float(values.get("repeat_penalty") or 0) or None,
-    )
-    return ChatOptions(
-        top_k=int(values.get("top_k", service.settings.top_k)),
-        mode=str(values.get("mode", service.settings.retrieval_mode)),
-        system_prompt=str(values.get("system_prompt") or DEFAULT_SYSTEM_PROMPT),
-        params=params,
-        private_policy=str(values.get("private_policy", "shareable")),
-        restore_redacted=bool(values.get("restore_redacted", True)),
-        latency_budget=float(values.get("latency_budget", 20)),
-    )
 
 
 async def _send_settings(saved: dict) -> None:
@@ -196,8 +213,9 @@ async def _send_settings(saved: dict) -> None:
     local_models, cloud_models = await asyncio.gather(
         asyncio.to_thread(service.models, local), asyncio.to_thread(service.models, service.backends.cloud)
     )
-    local_models = _configured_first(local.model if local else None, local_models)
+    local_models = _configured_first(local.model if local.available else None, local_models)
     cloud_models = _configured_first(service.backends.cloud.model, cloud_models)
+    cl.user_session.set("offered_models", {"local": local_models, "cloud": cloud_models})
     widgets = _settings_widgets(local_models, cloud_models)
     for widget in widgets:
         offered = widget.id in saved and (not isinstance(widget, Select) or saved[widget.id] in widget.items.values())
@@ -215,8 +233,6 @@ async def start() -> None:
     local = await asyncio.to_thread(service.local_backend)
     chunks, files = await asyncio.to_thread(service.corpus_size)
     status.content = welcome(local, service.backends.cloud, chunks, files)
-    if local is None:
-        status.content += f"\n\n> The local model could not be started: {service.local_error}"
     status.content += "".join(f"\n\n> **{warning}**" for warning in WARNINGS)
     await status.update()
 
@@ -238,7 +254,8 @@ async def _remember_settings(values: dict) -> None:
 
 
 @cl.on_settings_update
-async def update_settings(values: dict) -> None:
+async def update_settings(changed: dict) -> None:
+    values = {**(cl.user_session.get("values") or {}), **changed}  # a client may send only what changed
     cl.user_session.set("values", values)
     await _remember_settings(values)
 
@@ -278,9 +295,7 @@ async def _index_uploads(elements: list) -> None:
 def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
     elements, pdf_names = [], {}
     for number, hit in enumerate(answer.sources, start=1):
-        heading = " > ".join(hit.chunk.heading_path)
-        body = f"**{source_label(hit)}**" + (f"\n\n_{heading}_" if heading else "") + f"\n\n{hit.text}"
-        elements.append(cl.Text(name=citation_name(number), content=body, display="side"))
+        elements.append(cl.Text(name=citation_name(number), content=passage_body(hit), display="side"))
         path = service.settings.data_dir / hit.source
         if hit.page and path.suffix.lower() == ".pdf" and path.exists():
             pdf_names[number] = f"{Path(hit.source).name} p.{hit.page} ({number})"
@@ -291,29 +306,23 @@ def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
 async def _answer_with(backend: Backend, asked: Asked, why: str) -> Answer:
     """Stream one backend's answer into its own message; two of these run side by side in "both" mode."""
     question, retrieval, options = asked.question, asked.retrieval, asked.options
-    prompt, egress = service.assistant.prepare(backend, question, retrieval.hits, asked.history, options)
+    # off the event loop: counting tokens and masking cost CPU in proportion to the text
+    answer, prompt = await asyncio.to_thread(
+        service.assistant.start, backend, question, retrieval, asked.history, options
+    )
     author = f"{'Local' if backend.is_local else 'Cloud'}: {backend.label}"
     reply = cl.Message(content="", author=author, created_at=utc_now())  # streamed, never "sent": date it for history
     if prompt is None:
-        reply.content = f"{REFUSED_ANSWER}\n\n{egress_line(egress)}"
+        reply.content = f"{answer.text}\n\n{egress_line(answer.egress)}"
         await reply.send()
-        return Answer(REFUSED_ANSWER, backend, [], egress=egress)
-    answer = Answer("", backend, prompt.sources, egress=egress)
+        return answer
     streamed = False
     async for piece in service.assistant.stream(question, prompt, retrieval, options, answer):
         await reply.stream_token(piece)
         streamed = True
     elements, pdf_names = _source_elements(answer)
-    reply.content = "\n".join(
-        [
-            answer.text + error_block(answer),
-            sources_block(answer, pdf_names),
-            "",
-            metrics_line(answer),
-            f"{egress_line(egress)} · _{why}_",
-        ]
-    )
-    reply.metadata = answer_metadata(asked.message_id, question, answer.text, answer.ok, answer.metrics)
+    reply.content = answer_block(answer, pdf_names, why)
+    reply.metadata = answer_metadata(asked.message_id, question, answer)
     reply.elements = elements
     reply.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
     await (reply.update() if streamed else reply.send())
@@ -324,14 +333,19 @@ async def _routed(policy: Policy, asked: Asked, values: dict) -> list[Answer]:
     """Answer under a routing policy, falling back (and saying why) when the first backend fails."""
 
     async def answer_with(key: str, options: ChatOptions, why: str) -> Answer:
-        backend = await asyncio.to_thread(service.backend, key, values.get(f"{key}_model"))
-        return await _answer_with(backend, replace(asked, options=options), why)
+        return await _answer_with(await _backend(key, values), replace(asked, options=options), why)
 
-    has_private = service.assistant.privacy.has_private(asked.retrieval.hits)
-    answers, refusal = await answer_under_policy(policy, asked.options, has_private, answer_with)
+    local_only = service.assistant.involves_local_only(asked.retrieval.hits, asked.history)
+    answers, refusal = await answer_under_policy(policy, asked.options, local_only, answer_with)
     if refusal:
         await cl.Message(content=f"_{refusal}_").send()
     return answers
+
+
+async def _backend(key: str, values: dict) -> Backend:
+    """The chat's backend, with its model if that is one the server offered this chat (a client can send anything)."""
+    offered = (cl.user_session.get("offered_models") or {}).get(key, [])
+    return await asyncio.to_thread(service.backend, key, choice(values.get(f"{key}_model"), offered, ""))
 
 
 @cl.on_message
@@ -350,11 +364,9 @@ async def _respond(message: cl.Message) -> None:
     if not question:
         return
     values = cl.user_session.get("values") or {}
-    options = _options(values)
-    policy = POLICIES.get(values.get("backend", "local"), POLICIES["local"])
-    if policy.primary == "local" and await asyncio.to_thread(service.local_backend) is None:
-        await cl.Message(content=f"The local model is not available: {service.local_error}").send()
-        return
+    settings = service.settings
+    options = chat_options(values, settings.top_k, settings.retrieval_mode, settings.request_timeout)
+    policy = POLICIES[choice(values.get("backend"), list(_policy_choices().values()), "local")]
     async with cl.Step(name="Retrieval", type="retrieval") as step:
         step.input = question
         retrieval = await asyncio.to_thread(service.assistant.retrieve, question, options)
@@ -365,9 +377,9 @@ async def _respond(message: cl.Message) -> None:
     history: list[Turn] = cl.user_session.get("history") or []
     asked = Asked(message.id, question, retrieval, history, options)
     if policy.key == "both":
-        pair = [await asyncio.to_thread(service.backend, key, values.get(f"{key}_model")) for key in ("local", "cloud")]
+        pair = [await _backend(key, values) for key in ("local", "cloud")]
         why = "side by side: the same question and sources to both"
-        answers = list(await asyncio.gather(*(_answer_with(b, asked, why) for b in pair)))  # type: ignore[arg-type]
+        answers = list(await asyncio.gather(*(_answer_with(b, asked, why) for b in pair)))
     else:
         answers = await _routed(policy, asked, values)
     measurements = cl.user_session.get("measurements") or []
@@ -375,7 +387,7 @@ async def _respond(message: cl.Message) -> None:
     cl.user_session.set("measurements", measurements)
     first_good = next((a for a in answers if a.ok), None)
     if first_good is not None:
-        history.append(Turn(question, first_good.text))
+        history.append(first_good.turn(question))
         cl.user_session.set("history", history)
 
 

@@ -89,6 +89,10 @@ class ChatClient:
         await asyncio.wait_for(self.ready.wait(), timeout)
         await asyncio.wait_for(self.idle.wait(), timeout)
 
+    async def change_settings(self, values: dict[str, object]) -> None:
+        """What the settings panel sends when the user confirms it; returns once the app has taken them."""
+        await self.sio.call("chat_settings_change", values, timeout=30)
+
     async def ask(self, question: str, timeout: float = 600) -> Exchange:
         self.current, self.streams = Exchange(), {}
         self.done.clear()

@@ -70,6 +70,11 @@ class Answer:
     metrics: AnswerMetrics | None = None
     egress: Egress | None = None
     route_note: str = ""  # which backend answered and why, under a routing policy
+    local_only: bool = False  # made from local-only text: its turn never goes to a cloud model
+
+    def turn(self, question: str) -> Turn:
+        """This answer as an earlier turn of the chat, carrying its local-only mark."""
+        return Turn(question, self.text, self.local_only)
 
     @property
     def ok(self) -> bool:
@@ -149,18 +154,37 @@ class Assistant:
     ) -> tuple[Prompt | None, Egress]:
         """The prompt for this backend, and what it would send off the machine.
 
-        A cloud backend never gets local-only passages, and everything it gets is masked; when
-        only local-only passages answer the question, or the chat says "refuse", nothing is sent.
+        A cloud backend never gets local-only passages, nor earlier turns made from local-only text,
+        and everything it gets is masked; when only local-only passages answer the question, or the
+        chat says "refuse" and local-only material is involved, nothing is sent.
         """
         if backend.is_local:
             return self.prompt(backend, question, hits, history, options), Egress(cloud=False)
         shareable, private = self.privacy.shareable(hits)
-        if not shareable or (private and options.private_policy == "refuse"):
-            return None, Egress(cloud=True, held_back=len(private), refused=True)
+        turns = [turn for turn in history if not turn.local_only]
+        held_turns = len(history) - len(turns)
+        if not shareable or ((private or held_turns) and options.private_policy == "refuse"):
+            return None, Egress(cloud=True, held_back=len(private), held_turns=held_turns, refused=True)
         redactor = Redactor.with_user_patterns(list(self.privacy.user_patterns))
-        prompt = redact_prompt(self.prompt(backend, question, shareable, history, options), redactor)
+        prompt = redact_prompt(self.prompt(backend, question, shareable, turns, options), redactor)
         files = len({hit.source for hit in prompt.sources})
-        return prompt, Egress(True, len(prompt.sources), files, len(private), redactor.count, redactor=redactor)
+        egress = Egress(True, len(prompt.sources), files, len(private), redactor.count, turns=prompt.turns_sent)
+        egress.held_turns, egress.redactor = held_turns, redactor
+        return prompt, egress
+
+    def involves_local_only(self, hits: list[Hit], history: list[Turn]) -> bool:
+        """Whether local-only text is at stake: then a failure never falls back to the cloud."""
+        return self.privacy.has_private(hits) or any(turn.local_only for turn in history)
+
+    def start(
+        self, backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions
+    ) -> tuple[Answer, Prompt | None]:
+        """The answer to fill for this backend and the prompt to stream it from (None: refused, nothing sent)."""
+        prompt, egress = self.prepare(backend, question, retrieval.hits, history, options)
+        if prompt is None:
+            return Answer(REFUSED_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
+        local_only = backend.is_local and self.involves_local_only(prompt.sources, prompt.history_sent(history))
+        return Answer("", backend, prompt.sources, egress=egress, local_only=local_only), prompt
 
     async def stream(
         self, question: str, prompt: Prompt, retrieval: Retrieval, options: ChatOptions, answer: Answer
@@ -228,10 +252,9 @@ class Assistant:
         retrieval = retrieval or self.retrieve(question, options)
         if not retrieval.relevant:
             return Answer(NO_CONTEXT_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
-        prompt, egress = self.prepare(backend, question, retrieval.hits, history, options)
+        answer, prompt = self.start(backend, question, retrieval, history, options)
         if prompt is None:
-            return Answer(REFUSED_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress)
-        answer = Answer("", backend, prompt.sources, egress=egress)
+            return answer
         async for _ in self.stream(question, prompt, retrieval, options, answer):
             pass
         return answer
@@ -248,7 +271,7 @@ class Assistant:
             return answer
 
         answers, refusal = await answer_under_policy(
-            policy, options, self.privacy.has_private(retrieval.hits), answer_with
+            policy, options, self.involves_local_only(retrieval.hits, history), answer_with
         )
         answers[-1].route_note = refusal or answers[-1].route_note
         return answers[-1]

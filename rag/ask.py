@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         backend = backends.get(args.backend)
         options = ChatOptions(
-            top_k=settings.top_k, mode=settings.retrieval_mode, params=GenerationParams(max_tokens=args.max_tokens)
+            top_k=settings.top_k,
+            mode=settings.retrieval_mode,
+            params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
         )
         answer = asyncio.run(Assistant(retriever, embedder).answer(backend, args.question, [], options))
     finally:

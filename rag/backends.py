@@ -36,6 +36,11 @@ class Backend:
         return replace(self, model=model)
 
 
+def unavailable_local(reason: str) -> Backend:
+    """A local model that could not be found or started: answered with its reason, like a cloud without a key."""
+    return Backend("local", "Local model", "", "(none)", available=False, reason=reason)
+
+
 def cloud_backend(environ: dict[str, str] | None = None) -> Backend:
     """OpenAI, or any OpenAI-compatible cloud via OPENAI_BASE_URL; unavailable (with the reason) without a key."""
     env = os.environ if environ is None else environ

@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     backends = Backends()
     options = ChatOptions(
-        top_k=settings.top_k, mode=settings.retrieval_mode, params=GenerationParams(max_tokens=args.max_tokens)
+        top_k=settings.top_k,
+        mode=settings.retrieval_mode,
+        params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
     )
     try:
         rows = asyncio.run(measure(assistant, backends, keys, questions, args.runs, options))

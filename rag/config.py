@@ -39,6 +39,7 @@ class Settings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     rrf_k: int = 60
+    request_timeout: float = 120.0  # seconds a model may take to answer (and between streamed pieces)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -58,6 +59,7 @@ class Settings:
             "dense_weight": _env_float("DENSE_WEIGHT", 1.0),
             "bm25_weight": _env_float("BM25_WEIGHT", 1.0),
             "rrf_k": _env_int("RRF_K", 60),
+            "request_timeout": _env_float("REQUEST_TIMEOUT", 120.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         for key in ("data_dir", "index_dir"):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import quote
 
+from rag.answer import Answer
 from rag.metrics import AnswerMetrics
 from rag.prompts import Turn
 from rag.security import is_loopback
@@ -199,14 +200,15 @@ def _metadata(step: Mapping[str, object]) -> dict:
     return json.loads(raw) if isinstance(raw, str) else dict(raw)  # type: ignore[call-overload]
 
 
-def answer_metadata(asked: str, question: str, text: str, ok: bool, metrics: AnswerMetrics | None) -> dict:
+def answer_metadata(asked: str, question: str, answer: Answer) -> dict:
     """What an answer message keeps for later: enough to rebuild the chat's history and its comparison."""
     return {
         "asked": asked,
         "question": question,
-        "answer": text,
-        "ok": ok,
-        "metrics": metrics.as_row() if metrics else None,
+        "answer": answer.text,
+        "ok": answer.ok,
+        "local_only": answer.local_only,
+        "metrics": answer.metrics.as_row() if answer.metrics else None,
     }
 
 
@@ -217,8 +219,16 @@ def turns_from_steps(steps: Iterable[Mapping[str, object]]) -> list[Turn]:
         meta = _metadata(step)
         asked = meta.get("asked")
         if asked and meta.get("ok") and asked not in turns:
-            turns[str(asked)] = Turn(str(meta.get("question", "")), str(meta.get("answer", "")))
+            turns[str(asked)] = Turn(str(meta.get("question", "")), str(meta.get("answer", "")), _local_only(meta))
     return list(turns.values())
+
+
+def _local_only(meta: Mapping[str, object]) -> bool:
+    """Chats stored before answers were marked: only a cloud answer is known to hold no local-only text."""
+    if "local_only" in meta:
+        return bool(meta["local_only"])
+    metrics = meta.get("metrics")
+    return not (isinstance(metrics, Mapping) and metrics.get("backend") == "cloud")
 
 
 _METRIC_FIELDS = {f.name for f in fields(AnswerMetrics)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from rag.answer import Answer
@@ -9,6 +10,15 @@ from rag.backends import Backend
 from rag.privacy import Egress
 from rag.prompts import source_label
 from rag.retrieval import Hit
+
+_IMAGE = re.compile(r"!(?=\[)")
+
+
+def inert(markdown: str) -> str:
+    """Markdown from documents or models, shown without images: an image would be fetched by the reader's
+    browser, which tracks readers and lets injected text carry passages out in its URL. A character
+    reference is not Markdown syntax, so "&#33;[" stays text whatever precedes it (even a backslash)."""
+    return _IMAGE.sub("&#33;", markdown)
 
 
 def citation_name(number: int) -> str:
@@ -24,7 +34,19 @@ def retrieval_summary(hits: list[Hit], milliseconds: float) -> str:
         lines.append(
             f"{number}. **{source_label(hit)}** (score {hit.score:.3f}): {textwrap.shorten(hit.text, 160, placeholder=' ...')}"
         )
-    return "\n".join(lines)
+    return inert("\n".join(lines))
+
+
+def passage_body(hit: Hit) -> str:
+    """A source as the side panel shows it: where it is, its heading path, and the passage."""
+    heading = " > ".join(hit.chunk.heading_path)
+    return inert(f"**{source_label(hit)}**" + (f"\n\n_{heading}_" if heading else "") + f"\n\n{hit.text}")
+
+
+def answer_block(answer: Answer, pdf_names: dict[int, str], why: str) -> str:
+    """The finished message: the answer, its sources, its measurements and what left the machine."""
+    parts = [answer.text + error_block(answer), sources_block(answer, pdf_names), "", metrics_line(answer)]
+    return inert("\n".join([*parts, f"{egress_line(answer.egress)} · _{why}_"]))
 
 
 def sources_block(answer: Answer, pdf_names: dict[int, str]) -> str:
@@ -74,8 +96,12 @@ def error_block(answer: Answer) -> str:
     return f"\n\n> **{state}** {answer.error.backend_label}: {answer.error.what}. {answer.error.todo}"
 
 
-def welcome(local: Backend | None, cloud: Backend, chunks: int, files: int) -> str:
-    local_line = f"**Local model:** {local.describe()}" if local else "**Local model:** not available"
+def welcome(local: Backend, cloud: Backend, chunks: int, files: int) -> str:
+    local_line = (
+        f"**Local model:** {local.describe()}"
+        if local.available
+        else f"**Local model:** not available: the local model could not be started ({local.reason})"
+    )
     cloud_line = (
         f"**Cloud model:** {cloud.describe()}" if cloud.available else f"**Cloud model:** unavailable: {cloud.reason}"
     )

@@ -9,8 +9,9 @@ passages) is passed through the redactor first.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatch
+from fnmatch import fnmatchcase
 
 from rag.prompts import Prompt
 from rag.redaction import Redactor
@@ -23,16 +24,31 @@ PRIVATE_FOLDER = "private"
 class PrivacyRules:
     private_patterns: tuple[str, ...] = (f"{PRIVATE_FOLDER}/*",)
     user_patterns: tuple[str, ...] = ()  # regular expressions masked on top of the built-in ones
+    listed: tuple[str, ...] = ()  # PRIVATE_PATHS entries as written, to warn about one that matches nothing
 
     @classmethod
     def from_env(cls) -> PrivacyRules:
         listed = tuple(p.strip().strip("/") for p in os.environ.get("PRIVATE_PATHS", "").split(",") if p.strip())
         expanded = tuple(x for p in listed for x in (p, f"{p}/*"))
         masks = tuple(p for p in os.environ.get("REDACT_PATTERNS", "").split("||") if p.strip())
-        return cls((f"{PRIVATE_FOLDER}/*", *expanded), masks)
+        return cls((f"{PRIVATE_FOLDER}/*", *expanded), masks, listed)
+
+    @staticmethod
+    def _covers(pattern: str, source: str) -> bool:
+        """Letter case is ignored: a folder named `Private/` or `FINANCE/` is as local-only as `private/`."""
+        return fnmatchcase(source.casefold(), pattern.casefold())
 
     def is_private(self, source: str) -> bool:
-        return any(fnmatch(source, pattern) for pattern in self.private_patterns)
+        return any(self._covers(pattern, source) for pattern in self.private_patterns)
+
+    def unmatched(self, sources: Iterable[str]) -> list[str]:
+        """PRIVATE_PATHS entries that cover none of `sources`: most likely a typo that protects nothing."""
+        names = list(sources)
+        return [
+            entry
+            for entry in self.listed
+            if not any(self._covers(entry, name) or self._covers(f"{entry}/*", name) for name in names)
+        ]
 
     def shareable(self, hits: list[Hit]) -> tuple[list[Hit], list[Hit]]:
         """(hits that may go to the cloud, hits that must stay on this machine)."""
@@ -54,18 +70,26 @@ class Egress:
     held_back: int = 0
     masked: int = 0
     refused: bool = False
+    turns: int = 0  # earlier turns of the chat sent with the question
+    held_turns: int = 0  # earlier turns kept back because they used local-only text
     redactor: Redactor | None = field(default=None, repr=False)
 
     def summary(self) -> str:
         if not self.cloud or self.refused:
-            held = f" ({self.held_back} local-only passages were not sent anywhere)" if self.refused else ""
-            return "nothing left this machine" + held
-        parts = [f"sent to cloud: {self.chunks} chunks from {self.files} files"]
-        if self.held_back:
-            parts.append(f"{self.held_back} local-only chunks held back")
+            held = self._held() if self.refused else []
+            return "nothing left this machine" + (f" ({'; '.join(held)}; nothing was sent anywhere)" if held else "")
+        sent = f"sent to cloud: {self.chunks} chunks from {self.files} files, the question"
+        sent += f" and {self.turns} earlier turns of this chat" if self.turns else ""
+        parts = [sent, *self._held()]
         if self.masked:
             parts.append(f"{self.masked} personal values masked")
         return "; ".join(parts)
+
+    def _held(self) -> list[str]:
+        parts = [f"{self.held_back} local-only chunks held back"] if self.held_back else []
+        if self.held_turns:
+            parts.append(f"{self.held_turns} earlier turns held back (they used local-only documents)")
+        return parts
 
 
 def redact_prompt(prompt: Prompt, redactor: Redactor) -> Prompt:

@@ -30,10 +30,15 @@ _CITATION = re.compile(r"\[(\d+)\]")
 
 @dataclass
 class Turn:
-    """One earlier exchange of this chat, kept without its sources."""
+    """One earlier exchange of this chat, kept without its sources.
+
+    `local_only` marks a turn whose answer was made from local-only text (a local-only passage, or an
+    earlier local-only turn in its prompt): it may quote that text, so it never goes to a cloud model.
+    """
 
     question: str
     answer: str
+    local_only: bool = False
 
 
 @dataclass
@@ -48,6 +53,11 @@ class Prompt:
     sources: list[Hit] = field(default_factory=list)
     dropped_sources: int = 0
     dropped_turns: int = 0
+    turns_sent: int = 0  # the most recent earlier turns that fitted into the prompt
+
+    def history_sent(self, history: list[Turn]) -> list[Turn]:
+        """The earlier turns this prompt carries (the newest ones; completion prompts carry none)."""
+        return history[len(history) - self.turns_sent :] if self.turns_sent else []
 
 
 def source_label(hit: Hit) -> str:
@@ -111,7 +121,14 @@ def build_prompt(
         turns[:0] = [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
         room -= cost
     messages = [{"role": "system", "content": system_prompt}, *turns, {"role": "user", "content": user}]
-    return Prompt("chat", messages=messages, sources=kept, dropped_sources=dropped_sources, dropped_turns=dropped_turns)
+    return Prompt(
+        "chat",
+        messages=messages,
+        sources=kept,
+        dropped_sources=dropped_sources,
+        dropped_turns=dropped_turns,
+        turns_sent=len(turns) // 2,
+    )
 
 
 def cited_numbers(answer: str, source_count: int) -> list[int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ingest.pipeline import IngestReport, ingest
 from rag.answer import Assistant
-from rag.backends import Backend, list_models
+from rag.backends import Backend, list_models, unavailable_local
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.index_store import IndexMissing
@@ -30,7 +30,6 @@ class ChatService:
         self._retriever: Retriever | None = None
         self._assistant: Assistant | None = None
         self._ingest_lock = threading.Lock()
-        self.local_error: str | None = None
 
     @property
     def retriever(self) -> Retriever:
@@ -62,24 +61,23 @@ class ChatService:
             self._retriever.refresh()
         return report
 
-    def local_backend(self) -> Backend | None:
-        """The local backend, starting the embedded model if needed; None (with `local_error`) if that fails."""
+    def local_backend(self) -> Backend:
+        """The local backend, starting the embedded model if needed; an unavailable one, with the reason, if that fails."""
         try:
             return self.backends.local()
         except Exception as exc:
-            self.local_error = str(exc)
             log.error("local model unavailable: %s", exc)
-            return None
+            return unavailable_local(str(exc))
 
-    def backend(self, key: str, model: str | None) -> Backend | None:
+    def backend(self, key: str, model: str | None) -> Backend:
         backend = self.local_backend() if key == "local" else self.backends.cloud
-        if backend is not None and model and model != backend.model:
+        if backend.available and model and model != backend.model:
             return backend.with_model(model)
         return backend
 
     @staticmethod
-    def models(backend: Backend | None) -> list[str]:
-        if backend is None or not backend.available:
+    def models(backend: Backend) -> list[str]:
+        if not backend.available:
             return []
         return list_models(backend) or [backend.model]
 

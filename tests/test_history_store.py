@@ -6,6 +6,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from rag.answer import Answer
+from rag.backends import Backend
 from rag.history import (
     HistoryConfig,
     LocalFileStore,
@@ -66,15 +68,35 @@ def _metrics(backend: str) -> AnswerMetrics:
     return AnswerMetrics("q", backend, backend, "m", 12.0, 300.0, 900.0, 100, 20, False, 33.3, 0.0)
 
 
+def _answer(text: str, metrics: AnswerMetrics | None, local_only: bool = False) -> Answer:
+    backend = Backend("local", "llama.cpp", "http://127.0.0.1:1/v1", "m")
+    return Answer(text, backend, [], metrics=metrics, local_only=local_only)
+
+
 def test_a_stored_chat_gives_back_its_history_and_measurements() -> None:
     steps = [
         {"type": "user_message", "metadata": "{}"},
-        {"type": "assistant_message", "metadata": answer_metadata("u1", "First?", "", False, _metrics("local"))},
-        {"type": "assistant_message", "metadata": answer_metadata("u1", "First?", "From the cloud.", True, None)},
+        {"type": "assistant_message", "metadata": answer_metadata("u1", "First?", _answer("", _metrics("local")))},
+        {"type": "assistant_message", "metadata": answer_metadata("u1", "First?", _answer("From the cloud.", None))},
         {"type": "user_message", "metadata": None},
-        {"type": "assistant_message", "metadata": answer_metadata("u2", "Second?", "Local one.", True, _metrics("l"))},
-        {"type": "assistant_message", "metadata": answer_metadata("u2", "Second?", "Cloud one.", True, _metrics("c"))},
+        {
+            "type": "assistant_message",
+            "metadata": answer_metadata("u2", "Second?", _answer("Local.", _metrics("l"), True)),
+        },
+        {"type": "assistant_message", "metadata": answer_metadata("u2", "Second?", _answer("Cloud.", _metrics("c")))},
     ]
     turns = turns_from_steps(steps)
-    assert [(t.question, t.answer) for t in turns] == [("First?", "From the cloud."), ("Second?", "Local one.")]
+    assert [(t.question, t.answer, t.local_only) for t in turns] == [
+        ("First?", "From the cloud.", False),
+        ("Second?", "Local.", True),
+    ]
     assert [m.backend for m in measurements_from_steps(steps)] == ["local", "l", "c"]
+
+
+def test_turns_stored_before_the_local_only_mark_are_kept_from_the_cloud() -> None:
+    """A chat stored without the mark: only an answer known to come from the cloud is shareable again."""
+    old_local = {"asked": "u1", "question": "Salary?", "answer": "4200 EUR [1]", "ok": True, "metrics": None}
+    old_cloud = {"asked": "u2", "question": "Trains?", "answer": "Every hour [1]", "ok": True,
+                 "metrics": _metrics("cloud").as_row()}  # fmt: skip
+    turns = turns_from_steps([{"metadata": old_local}, {"metadata": old_cloud}])
+    assert [t.local_only for t in turns] == [True, False]
