@@ -34,6 +34,7 @@ class ChatClient:
         self.idle = asyncio.Event()
         self.done = asyncio.Event()
         self.asked = False
+        self.welcome = ""
         self.current: Exchange | None = None
         self.started = 0.0
         self.streams: dict[str, str] = {}
@@ -46,6 +47,7 @@ class ChatClient:
     async def _update(self, step: dict) -> None:
         output = str(step.get("output", ""))
         if "Ready to answer" in output:
+            self.welcome = output
             self.ready.set()
         elif self.current is not None and step.get("type") == "assistant_message":
             self.current.text = output

@@ -58,6 +58,8 @@ def model_source(local_gguf: str | None) -> ModelSource:
     path = Path(local_gguf).expanduser()
     if path.exists():
         return ModelSource(("--model", str(path)), path.stem, None)
+    if local_gguf.lower().endswith(".gguf") or local_gguf.startswith(("/", ".", "~")):
+        raise EmbeddedServerError(f"LOCAL_GGUF names the file {path}, which does not exist")
     repo, _, pattern = local_gguf.partition(":")
     return ModelSource(("--hf_model_repo_id", repo, "--model", pattern or "*Q4_K_M.gguf"), local_gguf, None)
 
@@ -112,7 +114,7 @@ class EmbeddedServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise EmbeddedServerError(f"the embedded model server exited early:\n{self.log_tail()}")
+                raise EmbeddedServerError(f"the embedded model server exited early: {self.last_error()}")
             try:
                 if requests.get(f"{self.base_url}/models", timeout=2).status_code == 200:
                     return
@@ -121,8 +123,13 @@ class EmbeddedServer:
             time.sleep(0.25)
         self.stop()
         raise EmbeddedServerError(
-            f"the embedded model server did not answer within {timeout:.0f} s:\n{self.log_tail()}"
+            f"the embedded model server did not answer within {timeout:.0f} s: {self.last_error()}"
         )
+
+    def last_error(self) -> str:
+        """One line for the user (the server's last words), and where its whole log is."""
+        lines = [line.strip() for line in self.log_tail().splitlines() if line.strip()]
+        return f"{lines[-1][:300] if lines else '(no output)'} (full log: {self.log_path})"
 
     def log_tail(self, lines: int = 15) -> str:
         try:

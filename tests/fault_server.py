@@ -43,6 +43,7 @@ class FaultServer:
         self.flaky_failures = 2  # mode "flaky": this many 503s (Retry-After: 1) before it answers
         self.answer = answer
         self.load_api = load_api
+        self.forced_mode: str | None = None  # when set, every request behaves as this mode, whatever its URL
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -79,7 +80,7 @@ class FaultServer:
                 raw = self.rfile.read(length) or b"{}"
                 server.bodies.append(raw.decode("utf-8"))
                 request = json.loads(raw)
-                mode = self.path.strip("/").split("/")[0]
+                mode = server.forced_mode or self.path.strip("/").split("/")[0]
                 chat = self.path.endswith("/chat/completions")
                 if mode == "flaky" and server.flaky_failures > 0:
                     server.flaky_failures -= 1
