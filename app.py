@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 import shutil
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 
 import chainlit as cl
@@ -23,7 +23,7 @@ from chainlit.utils import utc_now
 from fastapi import Depends, HTTPException
 from fastapi.responses import FileResponse
 
-from rag.answer import NO_CONTEXT_ANSWER, Answer, Asked, ChatOptions, answer_under_policy
+from rag.answer import Answer, Conversation, Reply, Retrieval
 from rag.backends import Backend
 from rag.chat_settings import (
     LATENCY_BUDGET,
@@ -44,24 +44,22 @@ from rag.history import (
     HistoryConfig,
     LocalFileStore,
     answer_metadata,
+    conversation_from_steps,
     create_schema,
-    measurements_from_steps,
     refusal,
-    turns_from_steps,
 )
 from rag.metrics import to_csv
 from rag.origin_guard import OriginGuard, OriginPolicy
 from rag.presentation import (
     answer_block,
     citation_name,
-    egress_line,
     passage_body,
     retrieval_summary,
     welcome,
 )
-from rag.prompts import DEFAULT_SYSTEM_PROMPT, Turn
+from rag.prompts import DEFAULT_SYSTEM_PROMPT
 from rag.retrieval import MODES
-from rag.routing import POLICIES, Policy
+from rag.routing import POLICIES
 from rag.security import exposure_warning, load_users, stored_secret, users_file, verify_password
 from rag.service import ChatService
 from rag.uploads import UploadRejected, save_upload
@@ -229,7 +227,6 @@ async def start() -> None:
     status = cl.Message(content="Starting the local model, one moment...")
     await status.send()
     await _send_settings({})
-    cl.user_session.set("history", [])
     local = await asyncio.to_thread(service.local_backend)
     chunks, files = await asyncio.to_thread(service.corpus_size)
     status.content = welcome(local, service.backends.cloud, chunks, files)
@@ -241,9 +238,7 @@ async def start() -> None:
 async def resume(thread: ThreadDict) -> None:
     """A stored chat goes on where it stopped: its settings, its conversation history, its measurements."""
     await _send_settings(cl.context.session.chat_settings)  # Chainlit has read them back from the thread
-    steps = thread.get("steps") or []
-    cl.user_session.set("history", turns_from_steps(steps))
-    cl.user_session.set("measurements", measurements_from_steps(steps))
+    cl.user_session.set("conversation", conversation_from_steps(thread.get("steps") or []))
 
 
 async def _remember_settings(values: dict) -> None:
@@ -303,49 +298,35 @@ def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
     return elements, pdf_names
 
 
-async def _answer_with(backend: Backend, asked: Asked, why: str) -> Answer:
-    """Stream one backend's answer into its own message; two of these run side by side in "both" mode."""
-    question, retrieval, options = asked.question, asked.retrieval, asked.options
-    # off the event loop: counting tokens and masking cost CPU in proportion to the text
-    answer, prompt = await asyncio.to_thread(
-        service.assistant.start, backend, question, retrieval, asked.history, options
-    )
+async def _deliver(reply: Reply, message_id: str) -> None:
+    """Stream one backend's reply into its own message; two of these run side by side in "both" mode."""
+    backend = reply.backend
     author = f"{'Local' if backend.is_local else 'Cloud'}: {backend.label}"
-    reply = cl.Message(content="", author=author, created_at=utc_now())  # streamed, never "sent": date it for history
-    if prompt is None:
-        reply.content = f"{answer.text}\n\n{egress_line(answer.egress)}"
-        await reply.send()
-        return answer
+    message = cl.Message(content="", author=author, created_at=utc_now())  # streamed, never "sent": date it
     streamed = False
-    async for piece in service.assistant.stream(question, prompt, retrieval, options, answer):
-        await reply.stream_token(piece)
+    async for piece in reply:
+        await message.stream_token(piece)
         streamed = True
+    answer = reply.answer
     elements, pdf_names = _source_elements(answer)
-    reply.content = answer_block(answer, pdf_names, why)
-    reply.metadata = answer_metadata(asked.message_id, question, answer)
-    reply.elements = elements
-    reply.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
-    await (reply.update() if streamed else reply.send())
-    return answer
+    message.content = answer_block(answer, pdf_names)
+    message.metadata = answer_metadata(message_id, reply.asked.question, answer)
+    message.elements = elements
+    if not reply.refused:
+        message.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
+    await (message.update() if streamed else message.send())
 
 
-async def _routed(policy: Policy, asked: Asked, values: dict) -> list[Answer]:
-    """Answer under a routing policy, falling back (and saying why) when the first backend fails."""
-
-    async def answer_with(key: str, options: ChatOptions, why: str) -> Answer:
-        return await _answer_with(await _backend(key, values), replace(asked, options=options), why)
-
-    local_only = service.assistant.involves_local_only(asked.retrieval.hits, asked.history)
-    answers, refusal = await answer_under_policy(policy, asked.options, local_only, answer_with)
-    if refusal:
-        await cl.Message(content=f"_{refusal}_").send()
-    return answers
+def _backend_for(values: dict) -> Callable[[str], Backend]:
+    """The chat's backends, each with its model if that is one the server offered this chat (a client can send anything)."""
+    offered = cl.user_session.get("offered_models") or {}
+    return lambda key: service.backend(key, choice(values.get(f"{key}_model"), offered.get(key, []), ""))
 
 
-async def _backend(key: str, values: dict) -> Backend:
-    """The chat's backend, with its model if that is one the server offered this chat (a client can send anything)."""
-    offered = (cl.user_session.get("offered_models") or {}).get(key, [])
-    return await asyncio.to_thread(service.backend, key, choice(values.get(f"{key}_model"), offered, ""))
+async def _show_retrieval(question: str, retrieval: Retrieval) -> None:
+    async with cl.Step(name="Retrieval", type="retrieval") as step:
+        step.input = question
+        step.output = retrieval_summary(retrieval.hits, retrieval.milliseconds)
 
 
 @cl.on_message
@@ -367,33 +348,30 @@ async def _respond(message: cl.Message) -> None:
     settings = service.settings
     options = chat_options(values, settings.top_k, settings.retrieval_mode, settings.request_timeout)
     policy = POLICIES[choice(values.get("backend"), list(_policy_choices().values()), "local")]
-    async with cl.Step(name="Retrieval", type="retrieval") as step:
-        step.input = question
-        retrieval = await asyncio.to_thread(service.assistant.retrieve, question, options)
-        step.output = retrieval_summary(retrieval.hits, retrieval.milliseconds)
-    if not retrieval.relevant:
-        await cl.Message(content=NO_CONTEXT_ANSWER).send()
-        return
-    history: list[Turn] = cl.user_session.get("history") or []
-    asked = Asked(message.id, question, retrieval, history, options)
-    if policy.key == "both":
-        pair = [await _backend(key, values) for key in ("local", "cloud")]
-        why = "side by side: the same question and sources to both"
-        answers = list(await asyncio.gather(*(_answer_with(b, asked, why) for b in pair)))
-    else:
-        answers = await _routed(policy, asked, values)
-    measurements = cl.user_session.get("measurements") or []
-    measurements.extend(a.metrics for a in answers if a.metrics is not None)
-    cl.user_session.set("measurements", measurements)
-    first_good = next((a for a in answers if a.ok), None)
-    if first_good is not None:
-        history.append(first_good.turn(question))
-        cl.user_session.set("history", history)
+    exchange = await service.assistant.ask(
+        question,
+        _conversation(),
+        options,
+        policy,
+        _backend_for(values),
+        deliver=lambda reply: _deliver(reply, message.id),
+        shown=lambda retrieval: _show_retrieval(question, retrieval),
+    )
+    if exchange.note:
+        await cl.Message(content=f"_{exchange.note}_").send()
+
+
+def _conversation() -> Conversation:
+    conversation = cl.user_session.get("conversation")
+    if conversation is None:
+        conversation = Conversation()
+        cl.user_session.set("conversation", conversation)
+    return conversation
 
 
 @cl.action_callback("compare")
 async def compare(action: cl.Action) -> None:
-    rows = cl.user_session.get("measurements") or []
+    rows = _conversation().measurements
     if not rows:
         await cl.Message(content="No answers measured in this chat yet.").send()
         return

@@ -99,7 +99,6 @@ class ChatOptions:
 class Asked:
     """One question of a chat and what every backend answering it shares (the same sources, history, options)."""
 
-    message_id: str
     question: str
     retrieval: Retrieval
     history: list[Turn]
@@ -248,52 +247,144 @@ class Assistant:
         options: ChatOptions,
         retrieval: Retrieval | None = None,
     ) -> Answer:
-        """Retrieve (unless given) and answer in one call, for the terminal and for tests."""
-        retrieval = retrieval or self.retrieve(question, options)
+        """One backend's whole answer, collected (retrieving first unless given)."""
+        retrieval = retrieval or await asyncio.to_thread(self.retrieve, question, options)
         if not retrieval.relevant:
             return Answer(NO_CONTEXT_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
-        answer, prompt = self.start(backend, question, retrieval, history, options)
-        if prompt is None:
-            return answer
-        async for _ in self.stream(question, prompt, retrieval, options, answer):
-            pass
-        return answer
+        reply = Reply(self, backend, Asked(question, retrieval, history, options), "")
+        return await reply.collect()
 
-    async def answer_routed(
-        self, policy: Policy, backends: dict[str, Backend], question: str, history: list[Turn], options: ChatOptions
-    ) -> Answer:
-        """Answer under a routing policy; the answer's `route_note` says which backend answered and why."""
-        retrieval = self.retrieve(question, options)
+    async def ask(
+        self,
+        question: str,
+        conversation: Conversation,
+        options: ChatOptions,
+        policy: Policy,
+        backend_for: Callable[[str], Backend],
+        deliver: Deliver | None = None,
+        shown: Callable[[Retrieval], Awaitable[None]] | None = None,
+    ) -> Exchange:
+        """The whole path for one question of a chat: retrieve, answer under the routing policy, remember.
 
-        async def answer_with(key: str, chosen: ChatOptions, why: str) -> Answer:
-            answer = await self.answer(backends[key], question, history, chosen, retrieval)
-            answer.route_note = why
-            return answer
+        `backend_for(key)` gives the "local" or "cloud" backend (it may start the embedded model, so it is
+        called off the event loop); `deliver(reply)` iterates each reply (the app streams it into a message,
+        the terminal collects it); `shown(retrieval)` lets the caller show what was found before any answer.
+        """
+        retrieval = await asyncio.to_thread(self.retrieve, question, options)
+        if shown is not None:
+            await shown(retrieval)
+        if not retrieval.relevant:
+            return Exchange(question, retrieval, [], NO_CONTEXT_ANSWER)
+        asked = Asked(question, retrieval, list(conversation.turns), options)
+        answers, note = await route(self, policy, asked, backend_for, deliver or Reply.collect_into)
+        conversation.record(question, answers)
+        return Exchange(question, retrieval, answers, note)
 
-        answers, refusal = await answer_under_policy(
-            policy, options, self.involves_local_only(retrieval.hits, history), answer_with
+
+Deliver = Callable[["Reply"], Awaitable[None]]
+
+
+class Reply:
+    """One backend's answer to one question: iterate it for the text as it streams; once iteration ends,
+    `answer` is complete (text, sources, citations, metrics, egress, route note)."""
+
+    def __init__(self, assistant: Assistant, backend: Backend, asked: Asked, why: str) -> None:
+        self.assistant = assistant
+        self.backend = backend
+        self.asked = asked
+        self.why = why
+        self.answer = Answer("", backend, [], route_note=why)
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        asked = self.asked
+        # off the event loop: counting tokens and masking cost CPU in proportion to the text
+        answer, prompt = await asyncio.to_thread(
+            self.assistant.start, self.backend, asked.question, asked.retrieval, asked.history, asked.options
         )
-        answers[-1].route_note = refusal or answers[-1].route_note
-        return answers[-1]
+        answer.route_note = self.why
+        self.answer = answer
+        if prompt is None:
+            return
+        async for piece in self.assistant.stream(asked.question, prompt, asked.retrieval, asked.options, answer):
+            yield piece
+
+    @property
+    def refused(self) -> bool:
+        """Nothing was sent: the privacy rules kept this question from the cloud."""
+        return self.answer.egress is not None and self.answer.egress.refused
+
+    async def collect(self) -> Answer:
+        async for _ in self:
+            pass
+        return self.answer
+
+    @staticmethod
+    async def collect_into(reply: Reply) -> None:
+        """The delivery of a caller that only wants the finished answers."""
+        await reply.collect()
 
 
-async def answer_under_policy(
-    policy: Policy,
-    options: ChatOptions,
-    has_private: bool,
-    answer_with: Callable[[str, ChatOptions, str], Awaitable[Answer]],
+@dataclass
+class Exchange:
+    """One question of a chat, answered: what was found, every answer given, and a note said once
+    (nothing relevant was found, or a fallback to the cloud was refused)."""
+
+    question: str
+    retrieval: Retrieval
+    answers: list[Answer]
+    note: str = ""
+
+
+@dataclass
+class Conversation:
+    """One chat's memory: the earlier turns sent with the next question, and every answer's measurements."""
+
+    turns: list[Turn] = field(default_factory=list)
+    measurements: list[AnswerMetrics] = field(default_factory=list)
+
+    def record(self, question: str, answers: list[Answer]) -> None:
+        """Measure every answer; the first good one becomes the turn the next question carries."""
+        self.measurements.extend(a.metrics for a in answers if a.metrics is not None)
+        first_good = next((a for a in answers if a.ok), None)
+        if first_good is not None:
+            self.turns.append(first_good.turn(question))
+
+
+BOTH_NOTE = "side by side: the same question and sources to both"
+
+
+async def route(
+    assistant: Assistant, policy: Policy, asked: Asked, backend_for: Callable[[str], Backend], deliver: Deliver
 ) -> tuple[list[Answer], str]:
-    """The primary backend answers; if it failed before any text and the policy allows, the fallback does too.
+    """Every routing policy in one place: both side by side, or the primary backend and, if it failed before
+    any text and the policy and the privacy rules allow it, the fallback.
 
-    `answer_with(backend key, options, why)` produces one answer (streamed in the app, collected in the
-    terminal). Returns the answers given and, when a fallback was refused, the sentence that says why.
+    Returns the answers given and, when a fallback was refused, the sentence that says why.
     """
+
+    async def reply(key: str, options: ChatOptions, why: str) -> Reply:
+        backend = await asyncio.to_thread(backend_for, key)
+        return Reply(assistant, backend, replace(asked, options=options), why)
+
+    if policy.key == "both":
+        pair = [await reply(key, asked.options, BOTH_NOTE) for key in ("local", "cloud")]
+        await asyncio.gather(*(deliver(r) for r in pair))
+        return [r.answer for r in pair], ""
+    options = asked.options
     budget = replace(options.params, first_token_budget=options.latency_budget if policy.latency_budget else None)
-    why = f"answered by the {policy.primary} model (policy: {policy.label})"
-    first = await answer_with(policy.primary, replace(options, params=budget), why)
-    if first.error is None or first.text or first.no_context:
-        return [first], ""
-    allowed, note = fallback_reason(policy, first.error.what, has_private)
+    first = await reply(
+        policy.primary,
+        replace(options, params=budget),
+        f"answered by the {policy.primary} model (policy: {policy.label})",
+    )
+    await deliver(first)
+    failure = first.answer.error
+    if failure is None or first.answer.text or first.refused:
+        return [first.answer], ""
+    local_only = assistant.involves_local_only(asked.retrieval.hits, asked.history)
+    allowed, note = fallback_reason(policy, failure.what, local_only)
     if not allowed:
-        return [first], note
-    return [first, await answer_with(str(policy.fallback), options, note)], ""
+        return [first.answer], note
+    second = await reply(str(policy.fallback), options, note)
+    await deliver(second)
+    return [first.answer, second.answer], ""

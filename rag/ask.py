@@ -6,19 +6,19 @@ import argparse
 import asyncio
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
-from rag.answer import Answer, Assistant, ChatOptions
+from rag.answer import Answer, ChatOptions, Conversation, Exchange
 from rag.config import Settings
-from rag.embedding import Embedder
 from rag.generation import GenerationParams
 from rag.index_store import IndexMissing
 from rag.prompts import source_label
-from rag.retrieval import Retriever
-from rag.runtime import Backends
+from rag.routing import POLICIES
+from rag.service import ChatService
 
 
-def to_json(answer: Answer) -> dict[str, object]:
+def answer_json(answer: Answer) -> dict[str, object]:
     return {
         "answer": answer.text,
         "sources": [
@@ -30,11 +30,19 @@ def to_json(answer: Answer) -> dict[str, object]:
         "model": answer.backend.model,
         "error": str(answer.error) if answer.error else None,
         "cut": answer.cut,
-        "no_context": answer.no_context,
+        "route_note": answer.route_note,
+        "egress": answer.egress.summary() if answer.egress else None,
     }
 
 
-def to_text(answer: Answer) -> str:
+def to_json(exchange: Exchange) -> dict[str, object]:
+    """The answer that counts (the last one given) at the top level, every answer under "answers"."""
+    answers = [answer_json(a) for a in exchange.answers]
+    main: dict[str, object] = answers[-1] if answers else {"answer": exchange.note, "sources": []}
+    return {**main, "no_context": not exchange.retrieval.relevant, "note": exchange.note, "answers": answers}
+
+
+def answer_text(answer: Answer) -> str:
     lines = [answer.text or "(no answer)"]
     if answer.cut:
         lines.append("[answer cut off]")
@@ -43,39 +51,48 @@ def to_text(answer: Answer) -> str:
     if answer.sources:
         lines.append("\nSources:")
         lines += [f"  [{n}] {source_label(hit)}" for n, hit in enumerate(answer.sources, start=1)]
-    lines.append(f"\nBackend: {answer.backend.describe()}")
+    lines.append(f"\nBackend: {answer.backend.describe()} ({answer.route_note})")
+    if answer.egress is not None:
+        lines.append(f"Egress: {answer.egress.summary()}")
     return "\n".join(lines)
+
+
+def to_text(exchange: Exchange) -> str:
+    parts = [answer_text(a) for a in exchange.answers] + ([exchange.note] if exchange.note else [])
+    return "\n\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.ask", description="Ask your documents a question.")
     parser.add_argument("question")
-    parser.add_argument("--backend", choices=("local", "cloud"), default="local")
+    parser.add_argument("--policy", choices=list(POLICIES), help="routing policy (default: local)")
+    parser.add_argument("--backend", choices=("local", "cloud"), help="the same as --policy local or --policy cloud")
     parser.add_argument("--index", type=Path, help="index folder (default: $INDEX_DIR or index/)")
     parser.add_argument("--k", type=int, help="sources to retrieve (default: $TOP_K or 5)")
     parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--json", action="store_true", help='print {"answer", "sources", "backend", "model"}')
+    parser.add_argument("--json", action="store_true", help='print {"answer", "sources", "backend", "model", ...}')
     args = parser.parse_args(argv)
     settings = Settings.from_env(index_dir=args.index, top_k=args.k)
-    embedder = Embedder(settings.embed_model, settings.embed_device)
+    service = ChatService(settings, build_index=False)
     try:
-        retriever = Retriever(settings, embedder)
+        assistant = service.assistant
     except IndexMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    backends = Backends()
+    policy = POLICIES[args.policy or args.backend or "local"]
+    options = ChatOptions(
+        top_k=settings.top_k,
+        mode=settings.retrieval_mode,
+        params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
+    )
     try:
-        backend = backends.get(args.backend)
-        options = ChatOptions(
-            top_k=settings.top_k,
-            mode=settings.retrieval_mode,
-            params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
-        )
-        answer = asyncio.run(Assistant(retriever, embedder).answer(backend, args.question, [], options))
+        backend_for = partial(service.backend, model=None)
+        exchange = asyncio.run(assistant.ask(args.question, Conversation(), options, policy, backend_for))
     finally:
-        backends.close()
-    print(json.dumps(to_json(answer), ensure_ascii=False) if args.json else to_text(answer))
-    return 1 if answer.error and not answer.text else 0
+        service.backends.close()
+    print(json.dumps(to_json(exchange), ensure_ascii=False) if args.json else to_text(exchange))
+    failed = exchange.answers and all(a.error and not a.text for a in exchange.answers)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

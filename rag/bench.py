@@ -8,37 +8,49 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+from functools import partial
 from pathlib import Path
 
-from rag.answer import Assistant, ChatOptions
+from rag.answer import ChatOptions, Conversation
 from rag.comparison import save_chart, summarize, text_table
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.eval import load_questions
 from rag.generation import GenerationParams
 from rag.index_store import IndexMissing
 from rag.metrics import AnswerMetrics, to_csv
-from rag.retrieval import Retriever
-from rag.runtime import Backends
+from rag.routing import POLICIES
+from rag.service import ChatService
+
+
+def read_questions(path: Path) -> list[str]:
+    """Questions from JSONL records with a "question" field (rag.eval's files), or plain text, one per line."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("{"):
+        return lines
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            questions.append(str(json.loads(line)["question"]))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f'{path}:{number}: not a JSON record with a "question" ({exc})') from exc
+    return questions
 
 
 async def measure(
-    assistant: Assistant, backends: Backends, keys: list[str], questions: list[str], runs: int, options: ChatOptions
+    service: ChatService, keys: list[str], questions: list[str], runs: int, options: ChatOptions
 ) -> list[AnswerMetrics]:
+    """Each question on each backend through the app's pipeline, one fresh conversation per question."""
+    backend_for = partial(service.backend, model=None)
     rows: list[AnswerMetrics] = []
     for key in keys:
-        backend = await asyncio.to_thread(backends.get, key)
         for run in range(runs):
             for number, question in enumerate(questions, start=1):
-                answer = await assistant.answer(backend, question, [], options)
-                if answer.metrics is not None:
-                    rows.append(answer.metrics)
-                status = (
-                    "declined (nothing relevant)"
-                    if answer.no_context
-                    else (str(answer.error) if answer.error else "ok")
-                )
+                chat = Conversation()
+                exchange = await service.assistant.ask(question, chat, options, POLICIES[key], backend_for)
+                rows.extend(chat.measurements)
+                errors = [str(a.error) for a in exchange.answers if a.error]
+                status = "declined (nothing relevant)" if not exchange.answers else (errors[0] if errors else "ok")
                 print(f"[{key} run {run + 1}] {number}/{len(questions)} {status}", file=sys.stderr, flush=True)
     return rows
 
@@ -46,7 +58,10 @@ async def measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.bench", description=__doc__)
     parser.add_argument(
-        "--questions", type=Path, required=True, help="JSONL with a 'question' per line (rag.eval's format)"
+        "--questions",
+        type=Path,
+        required=True,
+        help="JSONL with a 'question' per line (rag.eval's format), or plain text with one question per line",
     )
     parser.add_argument("--backends", default="local,cloud", help="comma-separated: local, cloud")
     parser.add_argument("--runs", type=int, default=1)
@@ -59,23 +74,22 @@ def main(argv: list[str] | None = None) -> int:
     if not keys or any(k not in ("local", "cloud") for k in keys):
         parser.error("--backends takes local, cloud or both separated by a comma")
     settings = Settings.from_env(index_dir=args.index)
-    embedder = Embedder(settings.embed_model, settings.embed_device)
+    service = ChatService(settings, build_index=False)
     try:
-        assistant = Assistant(Retriever(settings, embedder), embedder)
-        questions = [q.question for q in load_questions(args.questions)][: args.limit]
+        _ = service.assistant
+        questions = read_questions(args.questions)[: args.limit]
     except (IndexMissing, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    backends = Backends()
     options = ChatOptions(
         top_k=settings.top_k,
         mode=settings.retrieval_mode,
         params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
     )
     try:
-        rows = asyncio.run(measure(assistant, backends, keys, questions, args.runs, options))
+        rows = asyncio.run(measure(service, keys, questions, args.runs, options))
     finally:
-        backends.close()
+        service.backends.close()
     summaries = summarize(rows)
     print(text_table(summaries))
     args.out.mkdir(parents=True, exist_ok=True)

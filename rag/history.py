@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import quote
 
-from rag.answer import Answer
+from rag.answer import Answer, Conversation
 from rag.metrics import AnswerMetrics
 from rag.prompts import Turn
 from rag.security import is_loopback
@@ -210,6 +210,11 @@ def answer_metadata(asked: str, question: str, answer: Answer) -> dict:
         "local_only": answer.local_only,
         "metrics": answer.metrics.as_row() if answer.metrics else None,
     }
+
+
+def conversation_from_steps(steps: list[Mapping[str, object]]) -> Conversation:
+    """A stored chat as it was: the turns the next question carries, and the measurements to compare."""
+    return Conversation(turns_from_steps(steps), measurements_from_steps(steps))
 
 
 def turns_from_steps(steps: Iterable[Mapping[str, object]]) -> list[Turn]:

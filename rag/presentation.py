@@ -43,10 +43,12 @@ def passage_body(hit: Hit) -> str:
     return inert(f"**{source_label(hit)}**" + (f"\n\n_{heading}_" if heading else "") + f"\n\n{hit.text}")
 
 
-def answer_block(answer: Answer, pdf_names: dict[int, str], why: str) -> str:
-    """The finished message: the answer, its sources, its measurements and what left the machine."""
+def answer_block(answer: Answer, pdf_names: dict[int, str]) -> str:
+    """The finished message: the answer, its sources, its measurements, what left the machine and why this backend."""
+    if answer.egress is not None and answer.egress.refused:
+        return inert(f"{answer.text}\n\n{egress_line(answer.egress)}")
     parts = [answer.text + error_block(answer), sources_block(answer, pdf_names), "", metrics_line(answer)]
-    return inert("\n".join([*parts, f"{egress_line(answer.egress)} · _{why}_"]))
+    return inert("\n".join([*parts, f"{egress_line(answer.egress)} · _{answer.route_note}_"]))
 
 
 def sources_block(answer: Answer, pdf_names: dict[int, str]) -> str:

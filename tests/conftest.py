@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,10 +13,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ingest.pipeline import ingest
+from rag.answer import Assistant, ChatOptions, Conversation, Exchange
 from rag.backends import Backend
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.retrieval import Retriever
+from rag.routing import POLICIES
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "data"
@@ -37,6 +40,19 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
 @pytest.fixture(scope="session")
 def sample_retriever(sample_index: Path, embedder: Embedder) -> Retriever:
     return Retriever(Settings(data_dir=SAMPLE_DATA, index_dir=sample_index), embedder)
+
+
+def ask_routed(
+    assistant: Assistant,
+    policy: str,
+    backends: dict[str, Backend],
+    question: str,
+    options: ChatOptions,
+    conversation: Conversation | None = None,
+) -> Exchange:
+    """One question through the same pipeline the app uses, with these backends."""
+    chat = conversation if conversation is not None else Conversation()
+    return asyncio.run(assistant.ask(question, chat, options, POLICIES[policy], backends.__getitem__))
 
 
 def llama_backend(server) -> Backend:

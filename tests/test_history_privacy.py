@@ -7,13 +7,12 @@ what left the machine.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 
 from ingest.pipeline import ingest
-from rag.answer import REFUSED_ANSWER, Answer, Assistant, ChatOptions
+from rag.answer import REFUSED_ANSWER, Answer, Assistant, ChatOptions, Conversation
 from rag.backends import Backend
 from rag.config import Settings
 from rag.embedding import Embedder
@@ -21,7 +20,7 @@ from rag.generation import GenerationParams
 from rag.privacy import PrivacyRules
 from rag.prompts import Turn
 from rag.retrieval import Retriever
-from rag.routing import POLICIES
+from tests.conftest import ask_routed
 from tests.documents import write
 from tests.fault_server import FaultServer
 
@@ -57,22 +56,21 @@ def _options(**extra: object) -> ChatOptions:
     return ChatOptions(top_k=4, params=GenerationParams(max_tokens=16), **extra)  # type: ignore[arg-type]
 
 
-def _ask(assistant: Assistant, policy: str, backends: dict[str, Backend], question: str, history: list[Turn]) -> Answer:
-    answer = asyncio.run(assistant.answer_routed(POLICIES[policy], backends, question, history, _options()))
-    if answer.ok:
-        history.append(answer.turn(question))
-    return answer
+def _ask(assistant: Assistant, policy: str, backends: dict[str, Backend], question: str, chat: Conversation) -> Answer:
+    exchange = ask_routed(assistant, policy, backends, question, _options(), chat)
+    exchange.answers[-1].route_note = exchange.note or exchange.answers[-1].route_note
+    return exchange.answers[-1]
 
 
 def _sent(cloud: FaultServer) -> str:
     return "\n".join(json.dumps(json.loads(body), ensure_ascii=False) for body in cloud.bodies)
 
 
-def _private_turn(assistant: Assistant, backends: dict[str, Backend]) -> list[Turn]:
-    history: list[Turn] = []
-    answer = _ask(assistant, "local", backends, PRIVATE_QUESTION, history)
-    assert MERGER in answer.text and answer.local_only and history[0].local_only
-    return history
+def _private_turn(assistant: Assistant, backends: dict[str, Backend]) -> Conversation:
+    chat = Conversation()
+    answer = _ask(assistant, "local", backends, PRIVATE_QUESTION, chat)
+    assert MERGER in answer.text and answer.local_only and chat.turns[0].local_only
+    return chat
 
 
 @pytest.mark.parametrize("policy", ["cloud", "cloud-first"])
@@ -81,8 +79,8 @@ def test_a_local_answer_from_private_documents_is_not_sent_with_a_later_cloud_qu
 ) -> None:
     local, cloud = servers
     backends = _backends(local, cloud)
-    history = _private_turn(assistant, backends)
-    answer = _ask(assistant, policy, backends, SHAREABLE_QUESTION, history)
+    chat = _private_turn(assistant, backends)
+    answer = _ask(assistant, policy, backends, SHAREABLE_QUESTION, chat)
     assert answer.backend.key == "cloud" and answer.ok, answer.route_note
     sent = _sent(cloud)
     assert cloud.bodies and "Halvorsen" not in sent and "Nightingale" not in sent
@@ -94,8 +92,8 @@ def test_a_local_answer_from_private_documents_is_not_sent_with_a_later_cloud_qu
 def test_shareable_turns_still_go_with_a_cloud_question_and_are_counted(assistant: Assistant, servers) -> None:
     local, cloud = servers
     backends = _backends(local, cloud)
-    history = [Turn("What is open on Saturdays?", "The library [1].")]
-    answer = _ask(assistant, "cloud", backends, SHAREABLE_QUESTION, history)
+    chat = Conversation([Turn("What is open on Saturdays?", "The library [1].")])
+    answer = _ask(assistant, "cloud", backends, SHAREABLE_QUESTION, chat)
     assert "What is open on Saturdays?" in _sent(cloud)
     assert answer.egress is not None and answer.egress.turns == 1
     assert "the question and 1 earlier turns of this chat" in answer.egress.summary()
@@ -105,29 +103,27 @@ def test_taint_follows_a_local_answer_that_was_given_the_private_turn(assistant:
     """A later local answer to a harmless question saw the private turn in its prompt and may repeat it."""
     local, cloud = servers
     backends = _backends(local, cloud)
-    history = _private_turn(assistant, backends)
-    follow_up = _ask(assistant, "local", backends, SHAREABLE_QUESTION, history)
-    assert follow_up.local_only and history[1].local_only
-    answer = _ask(assistant, "cloud", backends, "Does the library close at 14:00 on Saturdays?", history)
+    chat = _private_turn(assistant, backends)
+    follow_up = _ask(assistant, "local", backends, SHAREABLE_QUESTION, chat)
+    assert follow_up.local_only and chat.turns[1].local_only
+    answer = _ask(assistant, "cloud", backends, "Does the library close at 14:00 on Saturdays?", chat)
     assert "Halvorsen" not in _sent(cloud) and answer.egress is not None and answer.egress.held_turns == 2
 
 
 def test_refuse_policy_sends_nothing_when_history_holds_local_only_text(assistant: Assistant, servers) -> None:
     local, cloud = servers
     backends = _backends(local, cloud)
-    history = _private_turn(assistant, backends)
-    retrieval = assistant.retrieve(SHAREABLE_QUESTION, _options())
-    answer = asyncio.run(
-        assistant.answer(backends["cloud"], SHAREABLE_QUESTION, history, _options(private_policy="refuse"), retrieval)
-    )
+    chat = _private_turn(assistant, backends)
+    options = _options(private_policy="refuse")
+    answer = ask_routed(assistant, "cloud", backends, SHAREABLE_QUESTION, options, chat).answers[-1]
     assert answer.text == REFUSED_ANSWER and cloud.bodies == []
     assert answer.egress is not None and "nothing was sent anywhere" in answer.egress.summary()
 
 
 def test_local_first_never_falls_back_to_the_cloud_with_local_only_history(assistant: Assistant, servers) -> None:
     local, cloud = servers
-    history = _private_turn(assistant, _backends(local, cloud))
+    chat = _private_turn(assistant, _backends(local, cloud))
     failing = _backends(local, cloud, local_mode="500")
-    answer = _ask(assistant, "local-first", failing, SHAREABLE_QUESTION, history)
+    answer = _ask(assistant, "local-first", failing, SHAREABLE_QUESTION, chat)
     assert answer.backend.key == "local" and answer.error is not None
     assert "not falling back to the cloud" in answer.route_note and cloud.bodies == []

@@ -12,8 +12,7 @@ from rag.backends import Backend
 from rag.embedded_server import free_port
 from rag.generation import GenerationParams
 from rag.retrieval import Retriever
-from rag.routing import POLICIES
-from tests.conftest import llama_backend
+from tests.conftest import ask_routed, llama_backend
 from tests.fault_server import FaultServer
 from tests.test_privacy import assistant as private_assistant  # noqa: F401 - the fixture with local-only files
 
@@ -51,7 +50,7 @@ def test_rate_limits_and_overload_are_retried_after_the_server_says(
 
 def test_local_first_falls_back_to_the_cloud(assistant: Assistant, fault_server: FaultServer) -> None:
     backends = {"local": _down("local"), "cloud": _fault(fault_server, "ok", "cloud")}
-    answer = asyncio.run(assistant.answer_routed(POLICIES["local-first"], backends, QUESTION, [], _options()))
+    answer = ask_routed(assistant, "local-first", backends, QUESTION, _options()).answers[-1]
     assert answer.error is None and answer.backend.key == "cloud"
     assert (
         "local model failed (cannot reach the server" in answer.route_note
@@ -62,7 +61,7 @@ def test_local_first_falls_back_to_the_cloud(assistant: Assistant, fault_server:
 def test_local_first_latency_budget(assistant: Assistant, fault_server: FaultServer) -> None:
     backends = {"local": _fault(fault_server, "hang", "local"), "cloud": _fault(fault_server, "ok", "cloud")}
     options = _options(latency_budget=1.0)
-    answer = asyncio.run(assistant.answer_routed(POLICIES["local-first"], backends, QUESTION, [], options))
+    answer = ask_routed(assistant, "local-first", backends, QUESTION, options).answers[-1]
     assert answer.backend.key == "cloud" and answer.error is None
     assert "no first token within the 1 s latency budget" in answer.route_note
 
@@ -70,23 +69,22 @@ def test_local_first_latency_budget(assistant: Assistant, fault_server: FaultSer
 def test_no_cloud_fallback_for_local_only_documents(private_assistant: Assistant, fault_server: FaultServer) -> None:  # noqa: F811
     backends = {"local": _down("local"), "cloud": _fault(fault_server, "ok", "cloud")}
     question = "Who do I contact about the lab results and the patient's diagnosis?"
-    answer = asyncio.run(private_assistant.answer_routed(POLICIES["local-first"], backends, question, [], _options()))
+    exchange = ask_routed(private_assistant, "local-first", backends, question, _options())
+    (answer,) = exchange.answers
     assert answer.backend.key == "local" and answer.error is not None
-    assert "not falling back to the cloud" in answer.route_note
+    assert "not falling back to the cloud" in exchange.note
     assert fault_server.bodies == []
 
 
 def test_cloud_first_falls_back_to_local(assistant: Assistant, fault_server: FaultServer, local_llm) -> None:
     local = llama_backend(local_llm)
     backends = {"local": local, "cloud": _fault(fault_server, "500", "cloud")}
-    answer = asyncio.run(
-        assistant.answer_routed(POLICIES["cloud-first"], backends, QUESTION, [], _options(latency_budget=0.001))
-    )
+    answer = ask_routed(assistant, "cloud-first", backends, QUESTION, _options(latency_budget=0.001)).answers[-1]
     assert answer.backend.key == "local" and answer.error is None and answer.text
     assert "cloud model failed" in answer.route_note and "status 500" in answer.route_note
 
 
 def test_policy_without_fallback_reports_the_failure(assistant: Assistant) -> None:
     backends = {"local": _down("local"), "cloud": _down("cloud")}
-    answer = asyncio.run(assistant.answer_routed(POLICIES["local"], backends, QUESTION, [], _options()))
+    (answer,) = ask_routed(assistant, "local", backends, QUESTION, _options()).answers
     assert answer.error is not None and answer.route_note == "answered by the local model (policy: local only)"

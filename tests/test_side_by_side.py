@@ -12,6 +12,7 @@ import pytest
 
 from rag.answer import Assistant, ChatOptions
 from rag.backends import Backend
+from rag.bench import read_questions
 from rag.comparison import markdown_table, summarize
 from rag.embedding import Embedder
 from rag.generation import GenerationParams
@@ -138,3 +139,16 @@ def test_bench_command_writes_csv_and_chart(sample_index: Path, local_llm, cloud
     assert len(rows) == 4 and {r["backend"] for r in rows} == {"local", "cloud"}
     assert all(float(r["cost_usd"]) > 0 for r in rows if r["backend"] == "cloud")
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_reads_plain_question_files_and_records_without_a_source(tmp_path: Path) -> None:
+    plain = tmp_path / "questions.txt"
+    plain.write_text("What does TTFT measure?\n\nКогда открыта библиотека?\n", encoding="utf-8")
+    jsonl = tmp_path / "questions.jsonl"
+    jsonl.write_text('{"question": "What does TTFT measure?"}\n{"question": "Why?", "answer": ["x"]}\n')
+    assert read_questions(plain) == ["What does TTFT measure?", "Когда открыта библиотека?"]
+    assert read_questions(jsonl) == ["What does TTFT measure?", "Why?"]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"question": "ok"}\n{"text": "no question"}\n')
+    with pytest.raises(ValueError, match=r"broken\.jsonl:2"):
+        read_questions(broken)
