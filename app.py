@@ -16,12 +16,14 @@ import chainlit.server
 from chainlit.auth import get_current_user
 from chainlit.data import get_data_layer
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
-from chainlit.input_widget import NumberInput, Select, Slider, Switch, TextInput
+from chainlit.element import Element
+from chainlit.input_widget import InputWidget, NumberInput, Select, Slider, Switch, TextInput
 from chainlit.server import app as web
 from chainlit.types import ThreadDict
 from chainlit.utils import utc_now
 from fastapi import Depends, HTTPException
 from fastapi.responses import FileResponse
+from starlette.datastructures import Headers
 
 from rag.answer import Answer, Conversation, Reply, Retrieval
 from rag.backends import Backend
@@ -99,18 +101,21 @@ if USERS_FILE is not None or KEEP_HISTORY:
     os.environ.setdefault("CHAINLIT_AUTH_SECRET", secret)
 
 if USERS_FILE is not None:
+    users_path = USERS_FILE
 
     @cl.password_auth_callback
-    def login(username: str, password: str) -> cl.User | None:
-        encoded = load_users(USERS_FILE).get(username)  # read each time: added users work without a restart
-        if encoded and verify_password(password, encoded):
-            return cl.User(identifier=username, metadata={"provider": "credentials"})
-        return None
+    async def login(username: str, password: str) -> cl.User | None:
+        encoded = load_users(users_path).get(username)  # read each time: added users work without a restart
+        if encoded is None:
+            return None
+        # PBKDF2 costs a third of a second of CPU on purpose: off the event loop, so other chats go on
+        verified: bool = await asyncio.to_thread(verify_password, password, encoded)
+        return cl.User(identifier=username, metadata={"provider": "credentials"}) if verified else None
 
 elif KEEP_HISTORY:
 
     @cl.header_auth_callback
-    async def single_user(headers: dict) -> cl.User:
+    async def single_user(headers: Headers) -> cl.User | None:
         """History needs a user; on a loopback-only app without login that is the person at this machine."""
         return cl.User(identifier="local", metadata={"provider": "this machine"})
 
@@ -158,7 +163,7 @@ async def shutdown() -> None:
 def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
     """The settings panel, from the one table of defaults and ranges the server also validates against."""
     cloud = service.backends.cloud
-    widgets = [
+    widgets: list[InputWidget] = [
         Select(
             id="backend",
             label="Answer with" if cloud.available else f"Answer with (cloud unavailable: {cloud.reason})",
@@ -288,7 +293,8 @@ async def _index_uploads(elements: list) -> None:
 
 
 def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
-    elements, pdf_names = [], {}
+    elements: list[Element] = []
+    pdf_names: dict[int, str] = {}
     for number, hit in enumerate(answer.sources, start=1):
         elements.append(cl.Text(name=citation_name(number), content=passage_body(hit), display="side"))
         path = service.settings.data_dir / hit.source

@@ -248,7 +248,8 @@ class Assistant:
         retrieval: Retrieval | None = None,
     ) -> Answer:
         """One backend's whole answer, collected (retrieving first unless given)."""
-        retrieval = retrieval or await asyncio.to_thread(self.retrieve, question, options)
+        if retrieval is None:
+            retrieval = await asyncio.to_thread(self.retrieve, question, options)
         if not retrieval.relevant:
             return Answer(NO_CONTEXT_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
         reply = Reply(self, backend, Asked(question, retrieval, history, options), "")

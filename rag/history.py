@@ -15,10 +15,11 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from rag.answer import Answer, Conversation
@@ -212,7 +213,7 @@ def answer_metadata(asked: str, question: str, answer: Answer) -> dict:
     }
 
 
-def conversation_from_steps(steps: list[Mapping[str, object]]) -> Conversation:
+def conversation_from_steps(steps: Sequence[Mapping[str, Any]]) -> Conversation:
     """A stored chat as it was: the turns the next question carries, and the measurements to compare."""
     return Conversation(turns_from_steps(steps), measurements_from_steps(steps))
 
@@ -236,14 +237,12 @@ def _local_only(meta: Mapping[str, object]) -> bool:
     return not (isinstance(metrics, Mapping) and metrics.get("backend") == "cloud")
 
 
-_METRIC_FIELDS = {f.name for f in fields(AnswerMetrics)}
-
-
 def measurements_from_steps(steps: Iterable[Mapping[str, object]]) -> list[AnswerMetrics]:
     """Every answer measured in a stored chat, for the comparison after a restart."""
     rows = []
     for step in steps:
         row = _metadata(step).get("metrics")
-        if isinstance(row, dict) and row.keys() >= _METRIC_FIELDS:
-            rows.append(AnswerMetrics(**{k: row[k] for k in _METRIC_FIELDS}))
+        metrics = AnswerMetrics.from_row(row) if isinstance(row, dict) else None
+        if metrics is not None:
+            rows.append(metrics)
     return rows

@@ -12,9 +12,11 @@ import csv
 import io
 import os
 import tomllib
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -38,18 +40,27 @@ class AnswerMetrics:
     backend: str
     label: str
     model: str
-    retrieval_ms: float
-    ttft_ms: float | None
-    total_ms: float
-    prompt_tokens: int
-    completion_tokens: int
-    tokens_estimated: bool
-    tokens_per_s: float | None
-    cost_usd: float | None
+    retrieval_ms: float = 0.0
+    ttft_ms: float | None = None
+    total_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens_estimated: bool = False
+    tokens_per_s: float | None = None
+    cost_usd: float | None = None
     error: str | None = None
 
     def as_row(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AnswerMetrics | None:
+        """A stored row back; rows written before a metric existed still load (it takes its default),
+        and fields this version does not know are ignored. None when it does not say what was measured."""
+        known = {f.name: row[f.name] for f in fields(cls) if f.name in row}
+        if not {"question", "backend", "label", "model"} <= known.keys():
+            return None
+        return cls(**known)
 
 
 @dataclass(frozen=True)

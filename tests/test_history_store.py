@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.answer import Answer
 from rag.backends import Backend
+from rag.comparison import markdown_table, summarize
 from rag.history import (
     HistoryConfig,
     LocalFileStore,
@@ -100,3 +101,15 @@ def test_turns_stored_before_the_local_only_mark_are_kept_from_the_cloud() -> No
                  "metrics": _metrics("cloud").as_row()}  # fmt: skip
     turns = turns_from_steps([{"metadata": old_local}, {"metadata": old_cloud}])
     assert [t.local_only for t in turns] == [True, False]
+
+
+def test_measurements_stored_with_fewer_or_unknown_fields_still_resume() -> None:
+    """A chat stored before a metric existed (or by a newer version with one more) keeps its measurements."""
+    older = {"question": "q", "backend": "local", "label": "llama.cpp", "model": "m", "ttft_ms": 420.0}
+    newer = {**_metrics("cloud").as_row(), "watts": 12.5}
+    steps = [{"metadata": {"metrics": older}}, {"metadata": {"metrics": newer}}, {"metadata": {"metrics": {"x": 1}}}]
+    old_row, new_row = measurements_from_steps(steps)
+    assert old_row.ttft_ms == 420.0 and old_row.cost_usd is None and old_row.completion_tokens == 0
+    assert new_row == _metrics("cloud")
+    summary = markdown_table(summarize([old_row, new_row]))
+    assert "| llama.cpp (m) | 1 | 0 | 420 ms |" in summary
