@@ -122,3 +122,21 @@ def test_uploaded_file_is_saved_indexed_and_answered_from(app_url: str, tmp_path
         answer = page.locator(".step").filter(has_text="uploads/field trip.md").filter(has_text=" · total ")
         answer.last.wait_for(timeout=180_000)
         page.screenshot(path=str(ARTIFACTS / "browser-upload.png"), full_page=True)
+
+
+def test_a_question_typed_the_moment_the_box_appears_is_answered(app_url: str) -> None:
+    """The page shows its message box before the chat is ready; the box waits, visibly, instead of dropping it."""
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        page.goto(app_url)
+        box = page.locator("#chat-input")
+        box.wait_for(state="attached", timeout=60_000)
+        waiting = box.get_attribute("placeholder")
+        box.fill("How much memory does a 7B model need with 4-bit quantization?")  # waits until the box opens
+        page.keyboard.press("Enter")
+        answer = page.locator(".step").filter(has_text="course-handbook.pdf, page 5").filter(has_text=" · total ")
+        answer.last.wait_for(timeout=180_000)
+        assert page.get_by_text("How much memory does a 7B model need", exact=False).count() >= 1
+        browser.close()
+    assert waiting in ("Starting the chat, one moment…", "Type your message here..."), waiting
