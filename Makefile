@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup build-deps system-deps run ingest test lint bench eval clean
+.PHONY: setup build-deps system-deps run ingest test test-fast lint bench eval clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(MAKE) --no-print-directory build-deps
@@ -35,9 +35,14 @@ run: ingest
 test: setup system-deps
 	$(PY) -m pytest
 
+# Pure logic, the embedding model and real indexes; no model server, app or browser.
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
 lint: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 eval: ingest
 	$(PY) -m rag.eval --questions eval/questions.jsonl

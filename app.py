@@ -91,7 +91,7 @@ HISTORY_OFF = refusal(HISTORY, HOST, USERS_FILE is not None)
 KEEP_HISTORY = HISTORY.enabled and HISTORY_OFF is None
 # Other web pages open in the same browser must not reach the socket or the routes (see rag/origin_guard.py).
 web.add_middleware(
-    OriginGuard,  # type: ignore[arg-type]
+    OriginGuard,
     policy=OriginPolicy.for_app(HOST, os.environ.get("ALLOWED_ORIGINS", "").split(",")),
 )
 

@@ -128,10 +128,10 @@ def main() -> None:
     via_socket = [(s - d) for s, d in zip(socket_ttft, first, strict=True) if s is not None]
     pairs = [(a, d) for a, d in zip(app, first, strict=True) if a is not None]
     overhead = [a - d for a, d in pairs]
-    app = [a for a, _ in pairs]
+    app_ms: list[float] = [a for a, _ in pairs]
     first = [d for _, d in pairs]
     print(f"{len(pairs)} of {len(english)} questions answered (others left empty by the model), embedded Gemma 3 270M")
-    print(f"TTFT through the app (browser):  p50 {p50(app):7.0f} ms")
+    print(f"TTFT through the app (browser):  p50 {p50(app_ms):7.0f} ms")
     print(f"TTFT calling the server directly: p50 {p50(first):7.0f} ms")
     print(f"app minus direct, per question:   p50 {p50(overhead):7.0f} ms")
     print(f"retrieval alone:                  p50 {p50(retrieval):7.0f} ms")

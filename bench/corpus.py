@@ -12,7 +12,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "data"
 
 
 def sample_paragraphs() -> list[str]:
-    paragraphs = []
+    paragraphs: list[str] = []
     for path in sorted(SAMPLES.rglob("*")):
         if path.is_file():
             paragraphs.extend(b.text for b in load_bytes(path.read_bytes(), path.suffix).blocks if len(b.text) > 80)

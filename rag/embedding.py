@@ -48,12 +48,12 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return int(self.model.get_embedding_dimension() or 0)
 
     @property
     def max_tokens(self) -> int:
         """Longest input, in word pieces, that the encoder reads without truncating (special tokens excluded)."""
-        return int(self.model.max_seq_length) - 2
+        return int(self.model.max_seq_length or 0) - 2
 
     def count_many(self, texts: list[str]) -> list[int]:
         if not texts:

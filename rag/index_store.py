@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -157,7 +157,7 @@ def _load_generation(folder: Path, generation: str) -> Snapshot:
     manifest = Manifest.from_json((folder / "manifest.json").read_text(encoding="utf-8"))
     with open(folder / "chunks.jsonl", encoding="utf-8") as lines:
         chunks = {record.id: record for record in map(ChunkRecord.from_json, lines)}
-    dense = faiss.read_index(str(folder / "dense.faiss"))
+    dense = cast(faiss.IndexIDMap2, faiss.read_index(str(folder / "dense.faiss")))  # as written by ingestion
     return Snapshot(generation, manifest, chunks, dense, Bm25Index.load(folder / "bm25"))
 
 

@@ -48,7 +48,7 @@ def _with_default_model(backend: Backend) -> Backend:
 def foundry_origin() -> str | None:
     """`http://127.0.0.1:PORT` of a running Foundry Local service, or None."""
     try:
-        from foundry_local import FoundryLocalManager  # type: ignore[import-not-found]
+        from foundry_local import FoundryLocalManager
 
         manager = FoundryLocalManager(bootstrap=False)
         if manager.is_service_running():

@@ -24,6 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "data"
 
 
+SLOW_FIXTURES = {"local_llm", "cloud_llm"}
+SLOW_MODULES = ("test_browser", "test_app_", "test_embedded_server")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`slow`: the test needs a model server, the running app or a browser; `make test-fast` leaves those out."""
+    for item in items:
+        module = item.path.stem
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module.startswith(SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return Embedder()

@@ -12,7 +12,7 @@ import asyncio
 import json
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -66,14 +66,14 @@ def attacked_app(tmp_path_factory: pytest.TempPathFactory, tracker: FaultServer)
             yield url, cloud, workdir
 
 
-async def _chat(url: str, steps: list[tuple[dict[str, object], str]]) -> list[str]:
+async def _chat(url: str, steps: Sequence[tuple[Mapping[str, object], str]]) -> list[str]:
     client = ChatClient(url)
     await client.connect()
     answers = []
     try:
         for settings, question in steps:
             if settings:
-                await client.change_settings(settings)
+                await client.change_settings(dict(settings))
             answers.append((await client.ask(question, timeout=120)).text)
     finally:
         await client.close()

@@ -51,7 +51,12 @@ def test_login_hostile_document_and_no_key_in_sight(secured_app) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         dialogs: list[str] = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+        def dismiss(dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", dismiss)
         page.goto(url)
         page.get_by_label("Email address").fill("teacher")
         page.get_by_label("Password").fill("not-the-password")

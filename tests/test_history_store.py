@@ -75,7 +75,7 @@ def _answer(text: str, metrics: AnswerMetrics | None, local_only: bool = False) 
 
 
 def test_a_stored_chat_gives_back_its_history_and_measurements() -> None:
-    steps = [
+    steps: list[dict[str, object]] = [
         {"type": "user_message", "metadata": "{}"},
         {"type": "assistant_message", "metadata": answer_metadata("u1", "First?", _answer("", _metrics("local")))},
         {"type": "assistant_message", "metadata": answer_metadata("u1", "First?", _answer("From the cloud.", None))},
@@ -99,7 +99,8 @@ def test_turns_stored_before_the_local_only_mark_are_kept_from_the_cloud() -> No
     old_local = {"asked": "u1", "question": "Salary?", "answer": "4200 EUR [1]", "ok": True, "metrics": None}
     old_cloud = {"asked": "u2", "question": "Trains?", "answer": "Every hour [1]", "ok": True,
                  "metrics": _metrics("cloud").as_row()}  # fmt: skip
-    turns = turns_from_steps([{"metadata": old_local}, {"metadata": old_cloud}])
+    stored: list[dict[str, object]] = [{"metadata": old_local}, {"metadata": old_cloud}]
+    turns = turns_from_steps(stored)
     assert [t.local_only for t in turns] == [True, False]
 
 
@@ -107,7 +108,11 @@ def test_measurements_stored_with_fewer_or_unknown_fields_still_resume() -> None
     """A chat stored before a metric existed (or by a newer version with one more) keeps its measurements."""
     older = {"question": "q", "backend": "local", "label": "llama.cpp", "model": "m", "ttft_ms": 420.0}
     newer = {**_metrics("cloud").as_row(), "watts": 12.5}
-    steps = [{"metadata": {"metrics": older}}, {"metadata": {"metrics": newer}}, {"metadata": {"metrics": {"x": 1}}}]
+    steps: list[dict[str, object]] = [
+        {"metadata": {"metrics": older}},
+        {"metadata": {"metrics": newer}},
+        {"metadata": {"metrics": {"x": 1}}},
+    ]
     old_row, new_row = measurements_from_steps(steps)
     assert old_row.ttft_ms == 420.0 and old_row.cost_usd is None and old_row.completion_tokens == 0
     assert new_row == _metrics("cloud")

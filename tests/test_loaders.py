@@ -25,7 +25,7 @@ def test_pdf_keeps_one_based_pages_and_title() -> None:
     document = load_bytes(
         pdf_bytes(["Alpha page text.", "Beta page text.", "Gamma page text."], title="Report"), ".pdf"
     )
-    pages = {b.page: b.text for b in document.blocks}
+    pages = {b.page or 0: b.text for b in document.blocks}
     assert sorted(pages) == [1, 2, 3]
     assert "Beta" in pages[2]
     assert document.blocks[0].heading_path == ("Report",)

@@ -51,12 +51,13 @@ def test_metrics_are_present_and_consistent(assistant: Assistant, local_llm, clo
     cloud = asyncio.run(assistant.answer(_backend(cloud_llm, "cloud", "stand-in-cloud"), QUESTION, [], _options(24)))
     for answer in (local, cloud):
         m = answer.metrics
-        assert m is not None and m.error is None
+        assert m is not None and m.error is None and m.ttft_ms is not None
         assert 0 < m.ttft_ms < m.total_ms and m.retrieval_ms > 0
         assert m.prompt_tokens > 100 and m.completion_tokens > 0
         assert m.tokens_estimated, "llama.cpp sends no usage, so counts are labelled estimates"
         if m.completion_tokens > 1:
             assert m.tokens_per_s == pytest.approx((m.completion_tokens - 1) / ((m.total_ms - m.ttft_ms) / 1000))
+    assert local.metrics is not None and cloud.metrics is not None
     assert local.metrics.cost_usd == 0.0
     expected = cloud.metrics.prompt_tokens * 0.40 / 1e6 + cloud.metrics.completion_tokens * 1.60 / 1e6
     assert cloud.metrics.cost_usd == pytest.approx(expected)
@@ -78,7 +79,7 @@ def test_both_stream_at_once_and_the_faster_finishes_first(assistant: Assistant,
         assert answer.error is None
         return started, time.perf_counter(), answer.total_ms / 1000
 
-    async def both() -> list[tuple[float, float, float]]:
+    async def both() -> tuple[tuple[float, float, float], tuple[float, float, float]]:
         short = replace(_backend(local_llm, "local", "gemma"), prompt_style="chat")
         long = replace(_backend(cloud_llm, "cloud", "stand-in-cloud"), prompt_style="chat")
         return await asyncio.gather(timed(short, 4), timed(long, 96))
