@@ -57,6 +57,7 @@ from rag.presentation import (
     citation_name,
     passage_body,
     retrieval_summary,
+    upload_summary,
     welcome,
 )
 from rag.prompts import DEFAULT_SYSTEM_PROMPT
@@ -64,7 +65,7 @@ from rag.retrieval import MODES
 from rag.routing import POLICIES
 from rag.security import exposure_warning, load_users, stored_secret, users_file, verify_password
 from rag.service import ChatService
-from rag.uploads import UploadRejected, save_upload
+from rag.uploads import save_uploads
 
 service = ChatService()
 
@@ -263,33 +264,11 @@ async def update_settings(changed: dict) -> None:
 async def _index_uploads(elements: list) -> None:
     """Save uploaded files into data/uploads and index them, showing progress in the chat."""
     async with cl.Step(name="Indexing uploads", type="tool") as step:
-        saved = []
-        for element in elements:
-            if not getattr(element, "path", None):
-                continue
-            try:
-                path, new = await asyncio.to_thread(
-                    save_upload,
-                    Path(element.path),
-                    element.name,
-                    service.settings.data_dir,
-                    service.settings.max_file_mb,
-                )
-                saved.append(
-                    f"{path.relative_to(service.settings.data_dir).as_posix()}" + ("" if new else " (already there)")
-                )
-            except UploadRejected as exc:
-                saved.append(f"not saved: {exc}")
+        files = [(Path(e.path), e.name) for e in elements if getattr(e, "path", None)]
+        settings = service.settings
+        saved = await asyncio.to_thread(save_uploads, files, settings.data_dir, settings.max_file_mb)
         step.input = "\n".join(saved)
-        report = await asyncio.to_thread(service.reindex)
-        skipped = "".join(
-            f"\n- skipped {path}: {reason}" for path, reason in report.skipped if path.startswith("uploads/")
-        )
-        step.output = (
-            "Saved:\n- "
-            + "\n- ".join(saved)
-            + f"\n\nIndexed: {len(report.added)} new, {len(report.updated)} updated.{skipped}"
-        )
+        step.output = upload_summary(saved, await service.reindex_when_unlocked())
 
 
 def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from ingest.pipeline import IngestReport, ingest
 from ingest.report import format_report
-from ingest.watch import watch_folder
+from ingest.watch import watch_folder, when_unlocked
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.index_store import IndexLocked
@@ -38,10 +38,21 @@ class _Bars:
         self.bars.clear()
 
 
-def _run_once(settings: Settings, embedder: Embedder, rebuild: bool) -> IngestReport | None:
+def _waiting() -> None:
+    print(
+        "waiting: another ingestion is writing the index; this one starts when it finishes", file=sys.stderr, flush=True
+    )
+
+
+def _run_once(settings: Settings, embedder: Embedder, rebuild: bool, wait: bool = False) -> IngestReport | None:
+    """One ingestion and its summary; with `wait`, a run blocked by another ingestion waits for it."""
     bars = _Bars()
+
+    def run() -> IngestReport:
+        return ingest(settings, rebuild=rebuild, progress=bars, embedder=embedder)
+
     try:
-        report = ingest(settings, rebuild=rebuild, progress=bars, embedder=embedder)
+        report = when_unlocked(run, _waiting) if wait else run()
     except IndexLocked as exc:
         bars.close()
         print(f"error: {exc}", file=sys.stderr)
@@ -70,13 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: documents folder {settings.data_dir} does not exist", file=sys.stderr)
         return 2
     embedder = Embedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
-    report = _run_once(settings, embedder, args.rebuild)
+    report = _run_once(settings, embedder, args.rebuild, wait=args.watch)
     if not args.watch:
         return 0 if report is not None else 1
     watch_folder(
         settings.data_dir,
         settings.index_dir,
-        lambda: _run_once(settings, embedder, False),
+        lambda: _run_once(settings, embedder, False, wait=True),
         lambda: print(f"Watching {settings.data_dir} for changes (Ctrl-C to stop)...", flush=True),
     )
     return 0

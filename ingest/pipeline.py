@@ -6,6 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import faiss
 import numpy as np
@@ -29,6 +30,7 @@ from rag.index_store import (
     write_snapshot,
 )
 from rag.loaders import LOADER_VERSION, SkipFile, load_bytes
+from rag.privacy import PrivacyRules
 
 Progress = Callable[[str, int, int], None]
 """Called as (phase, done, total); phase is "read" (before each file is read) or "embed"."""
@@ -44,6 +46,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -102,10 +105,17 @@ def _previous(settings: Settings, embedder: Embedder, rebuild: bool) -> tuple[Sn
 class Ingestor:
     """One ingestion run over `settings.data_dir` into `settings.index_dir`."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        progress: Progress | None = None,
+        privacy: PrivacyRules | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.progress = progress or (lambda phase, done, total: None)
+        self.privacy = privacy or PrivacyRules.from_env()
         self.chunker = Chunker(embedder, min(settings.chunk_tokens, embedder.max_tokens), settings.chunk_overlap_tokens)
 
     def run(self, rebuild: bool = False) -> IngestReport:
@@ -128,6 +138,11 @@ class Ingestor:
         )
         found = scan(self.settings.data_dir, self.settings.index_dir)
         report.skipped.extend(found.skipped)
+        report.notes.extend(found.notes)
+        report.warnings.extend(
+            f"PRIVATE_PATHS entry '{entry}' matches no file"
+            for entry in self.privacy.unmatched(c.relative for c in found.candidates)
+        )
         pending: list[_Pending] = []
         changed = snapshot is None
         for done, candidate in enumerate(found.candidates):
@@ -251,12 +266,12 @@ class Ingestor:
         known: dict[str, np.ndarray] = {}
         if snapshot is not None:
             chunks = {i: record for i, record in snapshot.chunks.items() if i in live_ids}
-            dense = faiss.clone_index(snapshot.dense)
+            dense = cast(faiss.IndexIDMap2, faiss.clone_index(snapshot.dense))
             stale = np.array([i for i in snapshot.chunks if i not in live_ids], dtype=np.int64)
             if pending:
                 known = snapshot.vectors_by_hash()
             if len(stale):
-                dense.remove_ids(stale)
+                dense.remove_ids(stale)  # type: ignore[arg-type]  # the wrapper also takes an array of ids
         new_records = [record for item in pending for record in item.records]
         to_embed: dict[str, str] = {}
         for item in pending:
@@ -303,8 +318,12 @@ def _duplicate_notes(manifest: Manifest) -> list[tuple[str, str]]:
 
 
 def ingest(
-    settings: Settings, rebuild: bool = False, progress: Progress | None = None, embedder: Embedder | None = None
+    settings: Settings,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+    privacy: PrivacyRules | None = None,
 ) -> IngestReport:
-    """Run one ingestion with the configured embedding model."""
+    """Run one ingestion with the configured embedding model (and PRIVATE_PATHS, to warn about typos)."""
     embedder = embedder or Embedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
-    return Ingestor(settings, embedder, progress).run(rebuild)
+    return Ingestor(settings, embedder, progress, privacy).run(rebuild)

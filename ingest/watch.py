@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from watchfiles import Change, watch
+
+from rag.index_store import IndexLocked
+
+T = TypeVar("T")
+
+
+def lock_waits(first: float = 0.5, longest: float = 5.0, total: float = 1800.0) -> Iterator[float]:
+    """Pauses between attempts while another ingestion holds the index: short at first, then every
+    `longest` seconds, for `total` seconds in all (a stuck lock is reported, not waited on forever)."""
+    pause, waited = first, 0.0
+    while waited < total:
+        yield pause
+        waited += pause
+        pause = min(pause * 2, longest)
+
+
+def when_unlocked(run: Callable[[], T], on_wait: Callable[[], None]) -> T:
+    """`run()`, retried while another ingestion holds the index (`on_wait` is told once); gives up after `lock_waits`.
+
+    A change seen while the index was locked must still be indexed once the lock is free: the other
+    ingestion may have scanned the folder before the change was made.
+    """
+    for attempt, pause in enumerate(lock_waits()):
+        try:
+            return run()
+        except IndexLocked:
+            if attempt == 0:
+                on_wait()
+            time.sleep(pause)
+    return run()
 
 
 def _relevant(changes: set[tuple[Change, str]], data_dir: Path, index_dir: Path) -> bool:
@@ -24,8 +56,8 @@ def _relevant(changes: set[tuple[Change, str]], data_dir: Path, index_dir: Path)
 def watch_folder(
     data_dir: Path,
     index_dir: Path,
-    on_change: Callable[[], None],
-    on_ready: Callable[[], None],
+    on_change: Callable[[], object],
+    on_ready: Callable[[], object],
     debounce_ms: int = 1000,
 ) -> None:
     """Call `on_change` after each burst of relevant changes; returns on Ctrl-C.

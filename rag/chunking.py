@@ -2,12 +2,14 @@
 
 Blocks are grouped by heading and page, packed paragraph by paragraph, split into sentences
 when a paragraph is too long, and into token windows when a sentence is. Every chunk fits
-the model's input together with its heading path, so the encoder never truncates silently.
+the model's input together with its heading path, so the encoder never truncates silently,
+and is bounded in characters too (see CHARS_PER_TOKEN).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby, pairwise
 from typing import Protocol
@@ -16,8 +18,14 @@ from rag.loaders import Block
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”)\]]*\s+|\n\s*")
 HEADING_SEPARATOR = " > "
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 """Bump when chunk boundaries change, so ingestion re-chunks every file."""
+CHARS_PER_TOKEN = 6
+"""A chunk has at most this many characters per token of its size. The tokenizer reads a run
+without spaces (a line of base64, a megabyte of one letter) as one unknown word of one token,
+so a bound in tokens alone would let such a run become a single chunk of any length."""
+TOKENIZE_CHARS = 16_384
+"""Longest text given to the tokenizer in one call when cutting a sentence into windows."""
 
 
 def searchable_text(heading_path: tuple[str, ...], text: str) -> str:
@@ -78,6 +86,25 @@ def _sentences(block: Block) -> list[tuple[str, int, int]]:
     return spans
 
 
+def _char_spans(text: str, start: int, end: int, limit: int) -> Iterator[tuple[int, int]]:
+    """Cut text[start:end] into pieces of at most `limit` characters, at a space where there is one."""
+    while end - start > limit:
+        lowest, highest = start + limit // 2, start + limit
+        cut = max(text.rfind(" ", lowest, highest), text.rfind("\t", lowest, highest))
+        cut = cut if cut > start else start + limit
+        yield start, cut
+        start = cut
+    yield start, end
+
+
+def _join(units: list[_Unit]) -> str:
+    """The text of a chunk made of `units`: blank lines between paragraphs, spaces within one."""
+    parts = [units[0].text]
+    for before, unit in pairwise(units):
+        parts.append(("\n\n" if unit.block != before.block else " ") + unit.text)
+    return "".join(parts)
+
+
 class Chunker:
     """Packs blocks into chunks of at most `max_tokens` tokens (heading path included), with overlap."""
 
@@ -87,6 +114,7 @@ class Chunker:
         self.counter = counter
         self.max_tokens = max_tokens
         self.overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
+        self.max_chars = CHARS_PER_TOKEN * max_tokens
 
     def chunk(self, blocks: list[Block]) -> list[Chunk]:
         chunks: list[Chunk] = []
@@ -114,53 +142,71 @@ class Chunker:
     def _units(self, blocks: list[Block], budget: int) -> list[_Unit]:
         """Whole paragraphs where they fit, else sentences, else token windows."""
         units: list[_Unit] = []
-        block_tokens = self.counter.count_many([b.text for b in blocks])
-        for index, (block, tokens) in enumerate(zip(blocks, block_tokens, strict=True)):
-            if tokens <= budget:
+        for index, (block, tokens) in enumerate(zip(blocks, self._tokens([b.text for b in blocks]), strict=True)):
+            if tokens is not None and tokens <= budget:
                 units.append(_Unit(block.text, block.start, block.end, tokens, index))
                 continue
             sentences = _sentences(block)
-            for (text, start, end), count in zip(
-                sentences, self.counter.count_many([s[0] for s in sentences]), strict=True
-            ):
-                if count <= budget:
+            for (text, start, end), count in zip(sentences, self._tokens([s[0] for s in sentences]), strict=True):
+                if count is not None and count <= budget:
                     units.append(_Unit(text, start, end, count, index))
                     continue
-                for span_start, span_end in self.counter.token_spans(text, budget):
+                for span_start, span_end in self._windows(text, budget):
                     piece = text[span_start:span_end]
                     units.append(_Unit(piece, start + span_start, start + span_end, budget, index))
         return units
 
+    def _tokens(self, texts: list[str]) -> list[int | None]:
+        """Token counts, or None for a text over `max_chars`: it is split anyway, so it is not tokenized twice."""
+        counts = iter(self.counter.count_many([t for t in texts if len(t) <= self.max_chars]))
+        return [next(counts) if len(t) <= self.max_chars else None for t in texts]
+
+    def _windows(self, text: str, budget: int) -> list[tuple[int, int]]:
+        """Spans of at most `budget` tokens and `max_chars` characters.
+
+        The text is tokenized in parts of at most TOKENIZE_CHARS characters (the tokenizer slows down
+        more than linearly on one huge word), and a token window too long in characters (a run
+        without spaces is one token) is windowed again piece by piece.
+        """
+        spans = []
+        for part in _char_spans(text, 0, len(text), TOKENIZE_CHARS):
+            for window in self._token_windows(text, *part, budget):
+                if window[1] - window[0] <= self.max_chars:
+                    spans.append(window)
+                    continue
+                for piece in _char_spans(text, *window, self.max_chars):
+                    spans.extend(self._token_windows(text, *piece, budget))
+        return spans
+
+    def _token_windows(self, text: str, start: int, end: int, budget: int) -> list[tuple[int, int]]:
+        """Token windows of text[start:end], as spans of `text`."""
+        return [(start + first, start + last) for first, last in self.counter.token_spans(text[start:end], budget)]
+
     def _pack(self, units: list[_Unit], budget: int, heading_path: tuple[str, ...], page: int | None) -> list[Chunk]:
         chunks: list[Chunk] = []
         current: list[_Unit] = []
-        used = 0
         for unit in units:
-            if current and used + unit.tokens > budget:
+            if current and not self._fits([*current, unit], budget):
                 chunks.append(self._make(current, heading_path, page))
-                current = self._overlap(current, budget - unit.tokens)
-                used = sum(u.tokens for u in current)
+                current = self._overlap(current, unit, budget)
             current.append(unit)
-            used += unit.tokens
         if current:
             chunks.append(self._make(current, heading_path, page))
         return chunks
 
-    def _overlap(self, previous: list[_Unit], room: int) -> list[_Unit]:
-        """Trailing units of the previous chunk, up to the overlap size and the room left."""
+    def _fits(self, units: list[_Unit], budget: int) -> bool:
+        return sum(u.tokens for u in units) <= budget and len(_join(units)) <= self.max_chars
+
+    def _overlap(self, previous: list[_Unit], following: _Unit, budget: int) -> list[_Unit]:
+        """Trailing units of the previous chunk, up to the overlap size and the room `following` leaves."""
         carried: list[_Unit] = []
-        total = 0
-        limit = min(self.overlap_tokens, room)
         for unit in reversed(previous[1:]):
-            if total + unit.tokens > limit:
+            trial = [unit, *carried]
+            if sum(u.tokens for u in trial) > self.overlap_tokens or not self._fits([*trial, following], budget):
                 break
-            carried.insert(0, unit)
-            total += unit.tokens
+            carried = trial
         return carried
 
     @staticmethod
     def _make(units: list[_Unit], heading_path: tuple[str, ...], page: int | None) -> Chunk:
-        parts = [units[0].text]
-        for before, unit in pairwise(units):
-            parts.append(("\n\n" if unit.block != before.block else " ") + unit.text)
-        return Chunk("".join(parts), heading_path, page, units[0].start, units[-1].end)
+        return Chunk(_join(units), heading_path, page, units[0].start, units[-1].end)

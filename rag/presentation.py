@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import textwrap
 
+from ingest.pipeline import IngestReport
+from ingest.report import printable
 from rag.answer import Answer
 from rag.backends import Backend
 from rag.privacy import Egress
@@ -41,6 +43,19 @@ def passage_body(hit: Hit) -> str:
     """A source as the side panel shows it: where it is, its heading path, and the passage."""
     heading = " > ".join(hit.chunk.heading_path)
     return inert(f"**{source_label(hit)}**" + (f"\n\n_{heading}_" if heading else "") + f"\n\n{hit.text}")
+
+
+def upload_summary(saved: list[str], report: IngestReport) -> str:
+    """What became of the files attached to a message, with the reason for each one that was not indexed."""
+    skipped = [
+        f"\n- skipped {printable(path)}: {printable(why)}"
+        for path, why in report.skipped
+        if path.startswith("uploads/")
+    ]
+    warnings = [f"\n- warning: {printable(warning)}" for warning in report.warnings]
+    lines = "\n- ".join(printable(line) for line in saved)
+    indexed = f"Indexed: {len(report.added)} new, {len(report.updated)} updated."
+    return inert(f"Saved:\n- {lines}\n\n{indexed}{''.join(skipped + warnings)}")
 
 
 def answer_block(answer: Answer, pdf_names: dict[int, str]) -> str:

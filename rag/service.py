@@ -8,11 +8,12 @@ import threading
 from pathlib import Path
 
 from ingest.pipeline import IngestReport, ingest
+from ingest.watch import lock_waits
 from rag.answer import Assistant
 from rag.backends import Backend, list_models, unavailable_local
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.index_store import IndexMissing
+from rag.index_store import IndexLocked, IndexMissing
 from rag.retrieval import Retriever
 from rag.runtime import Backends
 
@@ -23,8 +24,11 @@ class ChatService:
     """Loaded once per app process. The index is refreshed from disk before every question, and the
     data folder is watched, so files dropped into it are answerable without a restart."""
 
-    def __init__(self, settings: Settings | None = None, backends: Backends | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, backends: Backends | None = None, build_index: bool = True
+    ) -> None:
         self.settings = settings or Settings.from_env()
+        self.build_index = build_index  # the app builds a missing index; the terminal commands say it is missing
         self.embedder = Embedder(self.settings.embed_model, self.settings.embed_device, self.settings.embed_batch_size)
         self.backends = backends or Backends()
         self._retriever: Retriever | None = None
@@ -37,6 +41,8 @@ class ChatService:
             try:
                 self._retriever = Retriever(self.settings, self.embedder)
             except IndexMissing:
+                if not self.build_index:
+                    raise
                 self.reindex()
                 self._retriever = Retriever(self.settings, self.embedder)
         return self._retriever
@@ -98,7 +104,7 @@ class ChatService:
             if not ready or any(not Path(path).name.startswith(".") for _, path in changes):
                 ready = True
                 try:
-                    report = await asyncio.to_thread(self.reindex)
+                    report = await self.reindex_when_unlocked()
                     log.info(
                         "re-indexed after a change: +%d ~%d -%d",
                         len(report.added),
@@ -107,3 +113,15 @@ class ChatService:
                     )
                 except Exception as exc:
                     log.error("re-indexing failed: %s", exc)
+
+    async def reindex_when_unlocked(self) -> IngestReport:
+        """Re-index, waiting while another ingestion (`python -m ingest`) holds the index: the change
+        that woke the watcher may be newer than that ingestion's scan. Cancelled when the app stops."""
+        for attempt, pause in enumerate(lock_waits()):
+            try:
+                return await asyncio.to_thread(self.reindex)
+            except IndexLocked:
+                if attempt == 0:
+                    log.info("another ingestion is writing the index; re-indexing when it finishes")
+                await asyncio.sleep(pause)
+        return await asyncio.to_thread(self.reindex)

@@ -60,3 +60,15 @@ def save_upload(source: Path, original_name: str, data_dir: Path, max_mb: float)
         if _digest(candidate) == digest:
             return candidate, False
     raise UploadRejected(f"{original_name}: too many files with this name")
+
+
+def save_uploads(files: list[tuple[Path, str]], data_dir: Path, max_mb: float) -> list[str]:
+    """Save each (temporary path, name the user gave) and say what became of it, one line per file."""
+    lines = []
+    for path, name in files:
+        try:
+            saved, new = save_upload(path, name, data_dir, max_mb)
+            lines.append(saved.relative_to(data_dir).as_posix() + ("" if new else " (already there)"))
+        except UploadRejected as exc:
+            lines.append(f"not saved: {exc}")
+    return lines

@@ -57,6 +57,8 @@ def messy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (data / "sub" / "up").symlink_to(data, target_is_directory=True)
     secret = write(data, "unreadable.txt", "You should not be able to read this.\n")
     secret.chmod(0)
+    write(data, "locked/inside.txt", "A folder nobody may list hides this file.\n")
+    (data / "locked").chmod(0)
     return data
 
 
@@ -94,6 +96,7 @@ def test_summary_names_every_bad_file_and_indexes_every_good_one(messy: Path, tm
         "dangling.md": "broken symlink",
         "sub/up": "symlink loop",
         "unreadable.txt": "permission denied",
+        "locked": "folder: permission denied",
     }
     for name, reason in expected.items():
         assert any(line.strip().startswith(f"skipped: {name}: ") and reason in line for line in output.splitlines()), (

@@ -1,29 +1,58 @@
-"""`python -m ingest --watch` picks up new, changed and deleted files within seconds."""
+"""`python -m ingest --watch` and the app's watcher pick up new, changed and deleted files within seconds,
+also when they were added while another ingestion held the index."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from rag.index_store import IndexMissing, load_snapshot
+import pytest
+
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.index_store import IndexMissing, ingest_lock, load_snapshot
+from rag.service import ChatService
 from tests.conftest import ROOT
 from tests.documents import write
+
+LATE = [f"late-{n}.md" for n in range(5)]
+"""Files added while another ingestion holds the index lock."""
+
+
+def _sources(index: Path) -> set[str]:
+    try:
+        return {c.source for c in load_snapshot(index).chunks.values()}
+    except (IndexMissing, FileNotFoundError):
+        return set()
 
 
 def _sources_when(index: Path, predicate, timeout: float = 90) -> set[str]:
     deadline = time.monotonic() + timeout
-    sources: set[str] = set()
     while time.monotonic() < deadline:
-        try:
-            sources = {c.source for c in load_snapshot(index).chunks.values()}
-        except (IndexMissing, FileNotFoundError):
-            sources = set()
-        if predicate(sources):
+        if predicate(sources := _sources(index)):
             return sources
         time.sleep(0.25)
-    raise AssertionError(f"index never reached the expected state; last seen: {sources}")
+    raise AssertionError(f"index never reached the expected state; last seen: {_sources(index)}")
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.25)
+
+
+def _add_late_files(data: Path) -> None:
+    """Add files while the lock is held, and give a watcher time to notice them (and, before the fix, give up)."""
+    for name in LATE:
+        write(data, name, f"The file {name} arrived while another ingestion was running.\n")
+    time.sleep(3)
 
 
 def test_watch_reindexes_on_add_change_and_delete(tmp_path: Path) -> None:
@@ -48,3 +77,67 @@ def test_watch_reindexes_on_add_change_and_delete(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture()
+def service(tmp_path: Path, embedder: Embedder) -> ChatService:
+    write(tmp_path / "data", "first.md", "The first file talks about comets.\n")
+    chat = ChatService(Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index"))
+    chat.embedder = embedder  # the session's loaded model
+    return chat
+
+
+def test_app_watcher_indexes_files_added_while_the_index_was_locked(
+    service: ChatService, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rag.service")
+    index = service.settings.index_dir
+
+    async def scenario() -> None:
+        with ingest_lock(index):  # what a `python -m ingest` running beside the app holds
+            watcher = asyncio.create_task(service.watch_data())
+            await _until(lambda: "another ingestion" in caplog.text)
+            await asyncio.to_thread(_add_late_files, service.settings.data_dir)
+        try:
+            await _until(lambda: {"first.md", *LATE} <= _sources(index))
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    asyncio.run(scenario())
+
+
+def test_app_watcher_stops_while_waiting_for_the_lock(service: ChatService, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="rag.service")
+
+    async def scenario() -> None:
+        with ingest_lock(service.settings.index_dir):
+            watcher = asyncio.create_task(service.watch_data())
+            await _until(lambda: "another ingestion" in caplog.text)
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(watcher, timeout=30)
+        assert watcher.cancelled()
+
+    asyncio.run(scenario())
+
+
+def test_watch_cli_indexes_files_added_while_the_index_was_locked(tmp_path: Path) -> None:
+    data, index, errors = tmp_path / "data", tmp_path / "index", tmp_path / "stderr.txt"
+    write(data, "first.md", "The first file talks about comets.\n")
+    command = [sys.executable, "-m", "ingest", "--watch", "--data", str(data), "--index", str(index)]
+    process = None
+    try:
+        with ingest_lock(index), open(errors, "w") as stderr:
+            process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
+            deadline = time.monotonic() + 120
+            while "another ingestion" not in errors.read_text():
+                assert time.monotonic() < deadline and process.poll() is None, errors.read_text()
+                time.sleep(0.25)
+            _add_late_files(data)
+        _sources_when(index, lambda s: {"first.md", *LATE} <= s)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, PageElement, Tag
 
 from rag.loaders.base import BlockBuilder, HeadingStack, LoadedDocument
 from rag.loaders.text import decode_nonempty
@@ -20,15 +21,23 @@ _BLOCKS = {
 _SPACES = re.compile(r"[ \t\r\f\v]*\n[ \t\r\f\v\n]*|[ \t\r\f\v]+")
 
 
-def _block_of(node: NavigableString) -> Tag | None:
-    """The nearest heading or block ancestor, or None when the text is inside something invisible."""
-    block = None
-    for parent in node.parents:
-        if parent.name in _INVISIBLE or (parent.name and parent.get("hidden") is not None):
-            return None
-        if block is None and (parent.name in _HEADINGS or parent.name in _BLOCKS):
-            block = parent
-    return block
+def _visible_texts(root: Tag) -> Iterator[tuple[Tag, str]]:
+    """Each visible text node with its nearest heading or block element, in reading order.
+
+    One descent with an explicit stack: linear in the size of the page, and deep nesting cannot
+    exhaust Python's recursion limit. Invisible subtrees are never entered.
+    """
+    stack: list[tuple[PageElement, Tag | None]] = [(root, None)]
+    while stack:
+        node, block = stack.pop()
+        if isinstance(node, Tag):
+            if node.name in _INVISIBLE or node.get("hidden") is not None:
+                continue
+            if node.name in _HEADINGS or node.name in _BLOCKS:
+                block = node
+            stack.extend((child, block) for child in reversed(node.contents))
+        elif block is not None and isinstance(node, NavigableString) and not isinstance(node, (Comment, Doctype)):
+            yield block, str(node)
 
 
 def _clean(text: str) -> str:
@@ -52,15 +61,10 @@ def load_html(data: bytes) -> LoadedDocument:
             builder.add(_clean("".join(pieces)), headings.path)
         pieces.clear()
 
-    for node in soup.descendants:
-        if not isinstance(node, NavigableString) or isinstance(node, (Comment, Doctype)):
-            continue
-        block = _block_of(node)
-        if block is None:
-            continue
+    for block, text in _visible_texts(soup):
         if block is not current:
             flush()
             current = block
-        pieces.append(str(node))
+        pieces.append(text)
     flush()
     return LoadedDocument(builder.blocks, notes)

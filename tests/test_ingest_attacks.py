@@ -1,0 +1,162 @@
+"""Hostile inputs: each is indexed correctly or skipped with a one-line reason, in linear time, and
+no local-only text is ever indexed under a shareable name."""
+
+from __future__ import annotations
+
+import json
+import time
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import IngestReport, ingest
+from ingest.report import format_report, printable
+from rag.chunking import CHARS_PER_TOKEN, Chunker
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.index_store import ChunkRecord, load_snapshot
+from rag.loaders import load_bytes
+from rag.privacy import PrivacyRules
+from rag.retrieval import Retriever
+from tests import hostile_documents as hostile
+from tests.conftest import run_cli
+from tests.documents import write
+
+
+def _ingest(data: Path, embedder: Embedder) -> tuple[Settings, IngestReport]:
+    settings = Settings(data_dir=data, index_dir=data.parent / "index")
+    return settings, ingest(settings, embedder=embedder, privacy=PrivacyRules())
+
+
+def _chunks(settings: Settings) -> list[ChunkRecord]:
+    return list(load_snapshot(settings.index_dir).chunks.values())
+
+
+def _summary_lines(report: IngestReport, kind: str, name: str) -> list[str]:
+    return [line for line in format_report(report).splitlines() if line.startswith(f"  {kind}: {printable(name)}: ")]
+
+
+def test_whole_hostile_folder_in_one_run(tmp_path: Path, embedder: Embedder) -> None:
+    expected = hostile.build_all(tmp_path / "data")
+    settings, report = _ingest(tmp_path / "data", embedder)
+    assert report.written
+    chunks = _chunks(settings)
+    texts: dict[str, str] = {}
+    for chunk in chunks:
+        texts[chunk.source] = texts.get(chunk.source, "") + chunk.text
+    assert set(texts) == set(expected.indexed), format_report(report)
+    for source, phrase in expected.indexed.items():
+        assert phrase in texts[source], source
+    for source, reason in expected.skipped.items():
+        lines = _summary_lines(report, "skipped", source)
+        assert len(lines) == 1 and reason in lines[0], format_report(report)
+    assert {path for path, _ in report.skipped} == set(expected.skipped)
+    rules = PrivacyRules()
+    leaks = [c.source for c in chunks if any(p in c.text for p in expected.private) and not rules.is_private(c.source)]
+    assert leaks == []
+    limit = CHARS_PER_TOKEN * settings.chunk_tokens
+    assert max(len(c.text) for c in chunks) <= limit
+
+
+def test_links_into_private_are_indexed_as_the_private_files(tmp_path: Path, embedder: Embedder) -> None:
+    data = tmp_path / "data"
+    hostile.symlinks_into_private(data)
+    settings, report = _ingest(data, embedder)
+    assert report.skipped == []
+    assert sorted(report.added) == ["private/deep/merger.md", "private/secret.md"]
+    notes = dict(report.notes)
+    assert "private/deep" in notes["aa-link"] and "private/secret.md" in notes["notes.md"]
+    rules = PrivacyRules()
+    for phrase in (hostile.MERGER, hostile.SECRET):
+        hits = [h for h in Retriever(settings, embedder).search(phrase, k=5) if phrase in h.text]
+        assert hits and all(rules.is_private(h.source) for h in hits), [h.source for h in hits]
+
+
+def test_name_that_is_not_utf8_is_indexed_and_stays_unchanged(tmp_path: Path, embedder: Embedder) -> None:
+    data = tmp_path / "data"
+    expected = hostile.non_utf8_name(data)
+    write(data, "plain.txt", "A plain file about tulips.\n")
+    settings, report = _ingest(data, embedder)
+    assert report.written and sorted(report.added) == ["caf\\xe9.txt", "plain.txt"]
+    assert "not valid UTF-8" in dict(report.notes)["caf\\xe9.txt"]
+    hits = Retriever(settings, embedder).search(expected.indexed["caf\\xe9.txt"], k=1)
+    assert hits[0].source == "caf\\xe9.txt"
+    again = ingest(settings, embedder=embedder, privacy=PrivacyRules())
+    assert not again.written and not (again.added or again.updated or again.removed)
+    assert sorted(again.unchanged) == ["caf\\xe9.txt", "plain.txt"]
+
+
+def test_names_with_control_characters_cannot_forge_summary_lines(tmp_path: Path, embedder: Embedder) -> None:
+    data = tmp_path / "data"
+    hostile.newline_name(data)
+    write(data, "таблица\nskipped: forged.md: nothing.xlsx", b"PK\x03\x04")
+    write(data, "отчёт.md", "# Отчёт\n\nКвартальный отчёт о продажах.\n")
+    _, report = _ingest(data, embedder)
+    summary = format_report(report)
+    assert "\x1b" not in summary
+    assert not [
+        line for line in summary.splitlines() if line.lstrip().startswith(("skipped: every-other", "skipped: forged"))
+    ]
+    assert "  added: lighthouse\\n  skipped: every-other-file.md: forged\\x1b[2K.md" in summary.splitlines()
+    assert "  added: отчёт.md" in summary.splitlines()
+    assert _summary_lines(report, "skipped", "таблица\nskipped: forged.md: nothing.xlsx")
+    assert len(summary.splitlines()) == 2 + len(report.added) + len(report.skipped) + len(report.notes)
+
+
+def test_docx_of_many_paragraphs_loads_in_linear_time(tmp_path: Path) -> None:
+    expected = hostile.many_paragraphs_docx(tmp_path, paragraphs=20_000)
+    started = time.process_time()
+    document = load_bytes((tmp_path / "many-paragraphs.docx").read_bytes(), ".docx")
+    print(f"DOCX of 20,000 paragraphs: {time.process_time() - started:.2f} s CPU")
+    assert len(document.blocks) == 20_000
+    assert document.blocks[-1].text.startswith(expected.indexed["many-paragraphs.docx"])
+    assert document.blocks[-1].heading_path == ("Inventory",)
+
+
+@pytest.mark.parametrize("depth", [10_000, 100_000])
+def test_deeply_nested_html_loads_without_recursion_errors(tmp_path: Path, depth: int) -> None:
+    hostile.nested_html(tmp_path, depth)
+    started = time.process_time()
+    document = load_bytes((tmp_path / "nested.html").read_bytes(), ".html")
+    print(f"HTML nested {depth} deep: {time.process_time() - started:.2f} s CPU")
+    assert [block.text for block in document.blocks] == [hostile.DEEP]
+    assert document.blocks[0].heading_path == ("Deep",)
+
+
+def test_a_long_line_without_spaces_becomes_bounded_chunks(tmp_path: Path, embedder: Embedder) -> None:
+    hostile.long_line(tmp_path, size=2 * 2**20)
+    text = (tmp_path / "long-line.txt").read_text()
+    started = time.process_time()
+    chunks = Chunker(embedder, 200, 40).chunk(load_bytes(text.encode(), ".txt").blocks)
+    print(f"2 MB line: {len(chunks)} chunks in {time.process_time() - started:.2f} s CPU")
+    assert max(len(c.text) for c in chunks) <= CHARS_PER_TOKEN * 200
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    assert chunks[0].start == 0 and chunks[-1].end == len(text)
+    assert all(after.start <= before.end for before, after in pairwise(chunks))
+
+
+def test_flate_bomb_is_skipped_with_what_happened(tmp_path: Path, embedder: Embedder) -> None:
+    data = tmp_path / "data"
+    hostile.flate_bomb_pdf(data, megabytes=200)
+    write(data, "fine.txt", "A fine file about herons.\n")
+    settings, report = _ingest(data, embedder)
+    assert report.skipped == [("bomb.pdf", "page content too large when decompressed (possible decompression bomb)")]
+    assert {c.source for c in _chunks(settings)} == {"fine.txt"}
+
+
+def test_flate_bomb_memory_stays_bounded(tmp_path: Path) -> None:
+    """A 600 MB bomb is read in a fresh process whose peak memory must stay far below 600 MB."""
+    hostile.flate_bomb_pdf(tmp_path, megabytes=600)
+    code = (  # VmHWM, unlike ru_maxrss, is not inherited from the (large) test process across fork and exec
+        "import json, re, sys; from rag.loaders import SkipFile, load_bytes\n"
+        "data = open(sys.argv[1], 'rb').read()\n"
+        "try:\n    load_bytes(data, '.pdf'); reason = None\nexcept SkipFile as exc:\n    reason = str(exc)\n"
+        "peak = int(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1)) // 1024\n"
+        "print(json.dumps([reason, peak]))"
+    )
+    result = run_cli("-c", code, str(tmp_path / "bomb.pdf"))
+    reason, peak_mb = json.loads(result.stdout)
+    print(f"peak memory reading a 600 MB Flate bomb: {peak_mb} MB")
+    assert "decompression bomb" in reason
+    assert peak_mb < 400
