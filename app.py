@@ -25,9 +25,16 @@ from fastapi import Depends, HTTPException
 from fastapi.responses import FileResponse
 from starlette.datastructures import Headers
 
-from rag.answer import Answer, Conversation, Reply, Retrieval
-from rag.backends import Backend
-from rag.chat_settings import (
+from rag.chat.history import (
+    FILES_ROUTE,
+    HistoryConfig,
+    LocalFileStore,
+    answer_metadata,
+    conversation_from_steps,
+    create_schema,
+    refusal,
+)
+from rag.chat.options import (
     LATENCY_BUDGET,
     MAX_TOKENS,
     PRIVATE_POLICIES,
@@ -40,19 +47,8 @@ from rag.chat_settings import (
     chat_options,
     choice,
 )
-from rag.comparison import markdown_table, plotly_figure, summarize
-from rag.history import (
-    FILES_ROUTE,
-    HistoryConfig,
-    LocalFileStore,
-    answer_metadata,
-    conversation_from_steps,
-    create_schema,
-    refusal,
-)
-from rag.metrics import to_csv
-from rag.origin_guard import OriginGuard, OriginPolicy
-from rag.presentation import (
+from rag.chat.pipeline import Answer, Conversation, Reply, Retrieval
+from rag.chat.presentation import (
     answer_block,
     citation_name,
     passage_body,
@@ -60,12 +56,16 @@ from rag.presentation import (
     upload_summary,
     welcome,
 )
-from rag.prompts import DEFAULT_SYSTEM_PROMPT
-from rag.retrieval import MODES
-from rag.routing import POLICIES
-from rag.security import exposure_warning, load_users, stored_secret, users_file, verify_password
-from rag.service import ChatService
-from rag.uploads import save_uploads
+from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT
+from rag.chat.routing import POLICIES
+from rag.chat.service import ChatService
+from rag.index.retrieval import MODES
+from rag.llm.backends import Backend
+from rag.measure.comparison import markdown_table, plotly_figure, summarize
+from rag.measure.metrics import to_csv
+from rag.web.auth import exposure_warning, load_users, stored_secret, users_file, verify_password
+from rag.web.origin_guard import OriginGuard, OriginPolicy
+from rag.web.uploads import save_uploads
 
 service = ChatService()
 

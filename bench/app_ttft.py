@@ -20,17 +20,17 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from bench.app_process import BROWSER_ARGS, SAMPLE_DATA, running_app
-from bench.socket_client import ChatClient
-from ingest.pipeline import ingest
-from rag.answer import Assistant, ChatOptions
-from rag.backends import Backend
+from rag.chat.pipeline import Assistant, ChatOptions
 from rag.config import Settings
-from rag.embedded_server import EmbeddedServer
-from rag.embedding import Embedder
 from rag.eval import load_questions
-from rag.generation import GenerationParams, StreamOutcome, stream_answer
-from rag.retrieval import Retriever
+from rag.harness.app_process import BROWSER_ARGS, SAMPLE_DATA, running_app
+from rag.harness.socket_client import ChatClient
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.ingest.pipeline import ingest
+from rag.llm.backends import Backend
+from rag.llm.embedded_server import EmbeddedServer
+from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 FIRST_MODEL_TOKEN = """n => {

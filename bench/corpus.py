@@ -6,7 +6,7 @@ import random
 import re
 from pathlib import Path
 
-from rag.loaders import load_bytes
+from rag.ingest.loaders import load_bytes
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data"
 

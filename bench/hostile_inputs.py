@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.chunking import Chunker
-from rag.embedding import Embedder
-from rag.loaders import load_bytes
+from rag.index.embedding import Embedder
+from rag.ingest.chunking import Chunker
+from rag.ingest.loaders import load_bytes
 from tests import hostile_documents as hostile
 
 Builder = Callable[[Path, int], object]

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 from bench.corpus import write_document_corpus
-from ingest.pipeline import ingest
-from rag.chunking import searchable_text
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.index_store import load_snapshot
+from rag.index.embedding import Embedder
+from rag.index.store import load_snapshot
+from rag.ingest.chunking import searchable_text
+from rag.ingest.pipeline import ingest
 
 
 def main() -> None:

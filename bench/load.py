@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.app_process import running_app
-from bench.socket_client import ChatClient, Exchange
 from rag.eval import load_questions
+from rag.harness.app_process import running_app
+from rag.harness.socket_client import ChatClient, Exchange
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 

@@ -18,14 +18,14 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from rag.answer import Assistant, ChatOptions
+from rag.chat.pipeline import Assistant, ChatOptions
+from rag.chat.prompts import COMPLETION_LEAD, Prompt, cited_numbers
 from rag.config import Settings
-from rag.embedded_server import EmbeddedServer
-from rag.embedding import Embedder
 from rag.eval import load_questions
-from rag.generation import GenerationParams, StreamOutcome, stream_answer
-from rag.prompts import COMPLETION_LEAD, Prompt, cited_numbers
-from rag.retrieval import Retriever
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.llm.embedded_server import EmbeddedServer
+from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 _WORD = re.compile(r"\w+")
@@ -88,7 +88,7 @@ async def run(index: Path) -> None:
 def main() -> None:
     import tempfile
 
-    from ingest.pipeline import ingest
+    from rag.ingest.pipeline import ingest
 
     with tempfile.TemporaryDirectory() as tmp:
         ingest(Settings(data_dir=Path(__file__).resolve().parent.parent / "data", index_dir=Path(tmp)))

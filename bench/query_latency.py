@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.corpus import synthetic_passages
-from rag.bm25 import Bm25Index
 from rag.config import Settings
-from rag.embedding import Embedder
 from rag.eval import load_questions
-from rag.index_store import ChunkRecord, FileEntry, Manifest, new_dense_index, write_snapshot
-from rag.retrieval import Retriever
+from rag.index.bm25 import Bm25Index
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.index.store import ChunkRecord, FileEntry, Manifest, new_dense_index, write_snapshot
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 

@@ -60,9 +60,9 @@ def build(piece: str, size: int) -> str:
 
 def load(path: str | None) -> ModuleType:
     if path is None:
-        import rag.redaction
+        import rag.privacy.redaction
 
-        return rag.redaction
+        return rag.privacy.redaction
     spec = importlib.util.spec_from_file_location("redaction_under_test", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -112,7 +112,7 @@ def row(name: str, path: str | None, piece: str, limit: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--module", help="path of another redaction.py to measure (default: rag.redaction)")
+    parser.add_argument("--module", help="path of another redaction.py to measure (default: rag.privacy.redaction)")
     parser.add_argument("--limit", type=float, default=10.0, help="seconds allowed for one run")
     args = parser.parse_args()
     print(f"CPU seconds of Redactor().redact, {args.module or 'rag/redaction.py'}")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ingest.pipeline import IngestReport, ingest
-from ingest.report import format_report
-from ingest.watch import watch_folder, when_unlocked
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.index_store import IndexLocked
+from rag.index.embedding import Embedder
+from rag.index.store import IndexLocked
+from rag.ingest.pipeline import IngestReport, ingest
+from rag.ingest.report import format_report
+from rag.ingest.watch import watch_folder, when_unlocked
 
 
 class _Bars:

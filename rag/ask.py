@@ -9,13 +9,13 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from rag.answer import Answer, ChatOptions, Conversation, Exchange
+from rag.chat.pipeline import Answer, ChatOptions, Conversation, Exchange
+from rag.chat.prompts import source_label
+from rag.chat.routing import POLICIES
+from rag.chat.service import ChatService
 from rag.config import Settings
-from rag.generation import GenerationParams
-from rag.index_store import IndexMissing
-from rag.prompts import source_label
-from rag.routing import POLICIES
-from rag.service import ChatService
+from rag.index.store import IndexMissing
+from rag.llm.generation import GenerationParams
 
 
 def answer_json(answer: Answer) -> dict[str, object]:

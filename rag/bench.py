@@ -13,14 +13,14 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from rag.answer import ChatOptions, Conversation
-from rag.comparison import save_chart, summarize, text_table
+from rag.chat.pipeline import ChatOptions, Conversation
+from rag.chat.routing import POLICIES
+from rag.chat.service import ChatService
 from rag.config import Settings
-from rag.generation import GenerationParams
-from rag.index_store import IndexMissing
-from rag.metrics import AnswerMetrics, to_csv
-from rag.routing import POLICIES
-from rag.service import ChatService
+from rag.index.store import IndexMissing
+from rag.llm.generation import GenerationParams
+from rag.measure.comparison import save_chart, summarize, text_table
+from rag.measure.metrics import AnswerMetrics, to_csv
 
 
 def read_questions(path: Path) -> list[str]:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.config import Settings
-from rag.index_store import IndexMissing
-from rag.retrieval import MODES, Hit, Retriever
+from rag.index.retrieval import MODES, Hit, Retriever
+from rag.index.store import IndexMissing
 
 _SPACE = re.compile(r"\s+")
 

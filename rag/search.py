@@ -9,8 +9,8 @@ import textwrap
 from pathlib import Path
 
 from rag.config import Settings
-from rag.index_store import IndexMissing
-from rag.retrieval import MODES, Hit, Retriever
+from rag.index.retrieval import MODES, Hit, Retriever
+from rag.index.store import IndexMissing
 
 
 def _listing(question: str, hits: list[Hit]) -> str:

@@ -7,7 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from rag.security import hash_password, load_users
+from rag.web.auth import hash_password, load_users
 
 
 def main(argv: list[str] | None = None) -> int:

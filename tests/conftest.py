@@ -12,13 +12,13 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ingest.pipeline import ingest
-from rag.answer import Assistant, ChatOptions, Conversation, Exchange
-from rag.backends import Backend
+from rag.chat.pipeline import Assistant, ChatOptions, Conversation, Exchange
+from rag.chat.routing import POLICIES
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.retrieval import Retriever
-from rag.routing import POLICIES
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.ingest.pipeline import ingest
+from rag.llm.backends import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "data"
@@ -88,7 +88,7 @@ def run_cli(
 
 
 def _llama_server():
-    from rag.embedded_server import EmbeddedServer
+    from rag.llm.embedded_server import EmbeddedServer
 
     server = EmbeddedServer()
     server.start()

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import Assistant, ChatOptions
-from rag.backends import Backend, cloud_backend
-from rag.embedding import Embedder
-from rag.generation import GenerationParams
-from rag.prompts import COMPLETION_LEAD, Turn, build_prompt
-from rag.retrieval import Retriever
+from rag.chat.pipeline import Assistant, ChatOptions
+from rag.chat.prompts import COMPLETION_LEAD, Turn, build_prompt
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.llm.backends import Backend, cloud_backend
+from rag.llm.generation import GenerationParams
 from tests.conftest import llama_backend, run_cli
 from tests.fault_server import LEAKED_KEY, FaultServer
 
@@ -107,7 +107,7 @@ def test_hanging_server_times_out(assistant: Assistant, fault_server: FaultServe
 
 
 def test_unreachable_server_is_reported(assistant: Assistant) -> None:
-    from rag.embedded_server import free_port
+    from rag.llm.embedded_server import free_port
 
     backend = Backend(key="local", label="Ollama", base_url=f"http://127.0.0.1:{free_port()}/v1", model="m")
     answer = _ask(assistant, backend)

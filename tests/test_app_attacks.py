@@ -21,8 +21,8 @@ import pytest
 import requests
 import socketio
 
-from bench.app_process import ARTIFACTS, BROWSER_ARGS, running_app
-from bench.socket_client import ChatClient
+from rag.harness.app_process import ARTIFACTS, BROWSER_ARGS, running_app
+from rag.harness.socket_client import ChatClient
 from tests.documents import write
 from tests.fault_server import FaultServer
 

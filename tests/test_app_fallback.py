@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.app_process import ROOT, running_app
-from bench.socket_client import ChatClient
+from rag.harness.app_process import ROOT, running_app
+from rag.harness.socket_client import ChatClient
 from tests.fault_server import FaultServer
 
 QUESTION = "How much memory does a 7B model need with 4-bit quantization?"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.app_process import ARTIFACTS, BROWSER_ARGS, running_app
+from rag.harness.app_process import ARTIFACTS, BROWSER_ARGS, running_app
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

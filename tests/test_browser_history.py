@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bench.app_process import ARTIFACTS, BROWSER_ARGS, running_app
-from rag.history import turns_from_steps
+from rag.chat.history import turns_from_steps
+from rag.harness.app_process import ARTIFACTS, BROWSER_ARGS, running_app
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

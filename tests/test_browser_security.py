@@ -7,7 +7,7 @@ import shutil
 import pytest
 import requests
 
-from bench.app_process import ARTIFACTS, BROWSER_ARGS, SAMPLE_DATA, running_app
+from rag.harness.app_process import ARTIFACTS, BROWSER_ARGS, SAMPLE_DATA, running_app
 from tests.conftest import run_cli
 
 playwright = pytest.importorskip("playwright.sync_api")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from rag.chunking import Chunker
-from rag.embedding import Embedder
-from rag.loaders import load_bytes
+from rag.index.embedding import Embedder
+from rag.ingest.chunking import Chunker
+from rag.ingest.loaders import load_bytes
 from tests.conftest import SAMPLE_DATA
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the riverbank at dawn."

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.generation import GenerationParams, StreamOutcome, stream_answer
-from rag.local_discovery import discover_local, resolve_alias
-from rag.prompts import Prompt
+from rag.chat.prompts import Prompt
+from rag.llm.discovery import discover_local, resolve_alias
+from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
 from tests.fault_server import FOUNDRY_MODELS, FaultServer
 
 

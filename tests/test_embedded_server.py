@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from rag.embedded_server import EmbeddedServer, free_port
+from rag.llm.embedded_server import EmbeddedServer, free_port
 
 
 def test_app_host_and_port_do_not_move_the_model_server(monkeypatch) -> None:

@@ -11,15 +11,15 @@ import json
 
 import pytest
 
-from ingest.pipeline import ingest
-from rag.answer import REFUSED_ANSWER, Answer, Assistant, ChatOptions, Conversation
-from rag.backends import Backend
+from rag.chat.pipeline import REFUSED_ANSWER, Answer, Assistant, ChatOptions, Conversation
+from rag.chat.prompts import Turn
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.generation import GenerationParams
-from rag.privacy import PrivacyRules
-from rag.prompts import Turn
-from rag.retrieval import Retriever
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.ingest.pipeline import ingest
+from rag.llm.backends import Backend
+from rag.llm.generation import GenerationParams
+from rag.privacy.rules import PrivacyRules
 from tests.conftest import ask_routed
 from tests.documents import write
 from tests.fault_server import FaultServer

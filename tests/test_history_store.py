@@ -6,10 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from rag.answer import Answer
-from rag.backends import Backend
-from rag.comparison import markdown_table, summarize
-from rag.history import (
+from rag.chat.history import (
     HistoryConfig,
     LocalFileStore,
     answer_metadata,
@@ -18,7 +15,10 @@ from rag.history import (
     refusal,
     turns_from_steps,
 )
-from rag.metrics import AnswerMetrics
+from rag.chat.pipeline import Answer
+from rag.llm.backends import Backend
+from rag.measure.comparison import markdown_table, summarize
+from rag.measure.metrics import AnswerMetrics
 
 PDF = b"%PDF-1.4 a cited handbook" + bytes(range(256)) * 100
 

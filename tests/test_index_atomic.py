@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import ingest
-from rag.bm25 import Bm25Index
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.index_store import IndexLocked, current_generation, ingest_lock, load_snapshot
+from rag.index.bm25 import Bm25Index
+from rag.index.embedding import Embedder
+from rag.index.store import IndexLocked, current_generation, ingest_lock, load_snapshot
+from rag.ingest.pipeline import ingest
 from tests.conftest import ROOT
 from tests.documents import write
 
@@ -78,6 +78,7 @@ def test_debris_of_a_killed_run_is_ignored_then_removed(tmp_path: Path, embedder
     assert _consistent(index) == {"one.txt", "two.txt"}
 
 
+@pytest.mark.slow  # dozens of ingestion processes, each killed at another point
 def test_kill_9_at_many_points_never_breaks_the_index(tmp_path: Path) -> None:
     data, index = tmp_path / "data", tmp_path / "index"
     _corpus(data, 4, "base")

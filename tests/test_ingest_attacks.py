@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import IngestReport, ingest
-from ingest.report import format_report, printable
-from rag.chunking import CHARS_PER_TOKEN, Chunker
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.index_store import ChunkRecord, load_snapshot
-from rag.loaders import load_bytes
-from rag.privacy import PrivacyRules
-from rag.retrieval import Retriever
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.index.store import ChunkRecord, load_snapshot
+from rag.ingest.chunking import CHARS_PER_TOKEN, Chunker
+from rag.ingest.loaders import load_bytes
+from rag.ingest.pipeline import IngestReport, ingest
+from rag.ingest.report import format_report, printable
+from rag.privacy.rules import PrivacyRules
 from tests import hostile_documents as hostile
 from tests.conftest import run_cli
 from tests.documents import write
@@ -149,7 +149,7 @@ def test_flate_bomb_memory_stays_bounded(tmp_path: Path) -> None:
     """A 600 MB bomb is read in a fresh process whose peak memory must stay far below 600 MB."""
     hostile.flate_bomb_pdf(tmp_path, megabytes=600)
     code = (  # VmHWM, unlike ru_maxrss, is not inherited from the (large) test process across fork and exec
-        "import json, re, sys; from rag.loaders import SkipFile, load_bytes\n"
+        "import json, re, sys; from rag.ingest.loaders import SkipFile, load_bytes\n"
         "data = open(sys.argv[1], 'rb').read()\n"
         "try:\n    load_bytes(data, '.pdf'); reason = None\nexcept SkipFile as exc:\n    reason = str(exc)\n"
         "peak = int(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1)) // 1024\n"

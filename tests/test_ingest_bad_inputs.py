@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import ingest
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.index_store import load_snapshot
+from rag.index.embedding import Embedder
+from rag.index.store import load_snapshot
+from rag.ingest.pipeline import ingest
 from tests.conftest import run_cli
 from tests.documents import blank_pdf_bytes, encrypted_pdf_bytes, pdf_bytes, write
 

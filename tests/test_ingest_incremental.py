@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import ingest
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.index_store import load_snapshot
-from rag.retrieval import Retriever
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.index.store import load_snapshot
+from rag.ingest.pipeline import ingest
 from tests.documents import write
 
 
@@ -92,7 +92,7 @@ def test_rebuild_when_chunking_changes(corpus: Settings, embedder: Embedder, tmp
 
 
 def test_rebuild_when_embedding_model_changes(corpus: Settings, embedder: Embedder) -> None:
-    from rag.embedding import resolve_model
+    from rag.index.embedding import resolve_model
 
     ingest(corpus, embedder=embedder)
     same_model_by_path = Embedder(resolve_model(embedder.name)[0])

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import ChatOptions
+from rag.chat.pipeline import ChatOptions
+from rag.chat.service import ChatService
 from rag.config import Settings
-from rag.runtime import Backends
-from rag.service import ChatService
-from rag.uploads import UploadRejected, safe_name, save_upload
+from rag.llm.registry import Backends
+from rag.web.uploads import UploadRejected, safe_name, save_upload
 from tests.documents import write
 
 
@@ -76,8 +76,8 @@ def test_ingesting_while_people_chat(tmp_path: Path, embedder) -> None:
     """Readers refresh and search while a writer keeps switching generations: no error, no lost hit."""
     import threading
 
-    from ingest.pipeline import ingest
-    from rag.retrieval import Retriever
+    from rag.index.retrieval import Retriever
+    from rag.ingest.pipeline import ingest
 
     settings = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
     write(settings.data_dir, "base.md", "The base document talks about rivers and bridges.\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.loaders import SkipFile, load_bytes
+from rag.ingest.loaders import SkipFile, load_bytes
 from tests.conftest import SAMPLE_DATA
 from tests.documents import blank_pdf_bytes, docx_bytes, encrypted_pdf_bytes, pdf_bytes
 

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import ingest
-from ingest.report import format_report
-from rag.answer import REFUSED_ANSWER, Assistant, ChatOptions
-from rag.backends import Backend
+from rag.chat.pipeline import REFUSED_ANSWER, Assistant, ChatOptions
+from rag.chat.prompts import Turn
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.generation import GenerationParams
-from rag.privacy import PrivacyRules
-from rag.prompts import Turn
-from rag.redaction import Redactor
-from rag.retrieval import Retriever
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.ingest.pipeline import ingest
+from rag.ingest.report import format_report
+from rag.llm.backends import Backend
+from rag.llm.generation import GenerationParams
+from rag.privacy.redaction import Redactor
+from rag.privacy.rules import PrivacyRules
 from tests.conftest import llama_backend
 from tests.documents import write
 from tests.fault_server import FaultServer

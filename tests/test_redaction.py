@@ -13,7 +13,7 @@ import unicodedata
 
 import pytest
 
-from rag.redaction import Redactor
+from rag.privacy.redaction import Redactor
 
 MASKED = {
     # Phone numbers

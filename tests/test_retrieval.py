@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rag.bm25 import reads_as_bulgarian, tokenize
 from rag.eval import load_questions, score
-from rag.retrieval import Retriever
+from rag.index.bm25 import reads_as_bulgarian, tokenize
+from rag.index.retrieval import Retriever
 from tests.conftest import ROOT, run_cli
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"

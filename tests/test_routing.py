@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from rag.answer import Assistant, ChatOptions
-from rag.backends import Backend
-from rag.embedded_server import free_port
-from rag.generation import GenerationParams
-from rag.retrieval import Retriever
+from rag.chat.pipeline import Assistant, ChatOptions
+from rag.index.retrieval import Retriever
+from rag.llm.backends import Backend
+from rag.llm.embedded_server import free_port
+from rag.llm.generation import GenerationParams
 from tests.conftest import ask_routed, llama_backend
 from tests.fault_server import FaultServer
 from tests.test_privacy import assistant as private_assistant  # noqa: F401 - the fixture with local-only files

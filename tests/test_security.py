@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import ingest
-from rag.answer import Assistant, ChatOptions
-from rag.backends import Backend
+from rag.chat.pipeline import Assistant, ChatOptions
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.generation import GenerationParams
-from rag.retrieval import Retriever
-from rag.security import exposure_warning, hash_password, load_users, verify_password
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.ingest.pipeline import ingest
+from rag.llm.backends import Backend
+from rag.llm.generation import GenerationParams
+from rag.web.auth import exposure_warning, hash_password, load_users, verify_password
 from tests.conftest import run_cli
 from tests.documents import write
 from tests.fault_server import FaultServer

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import Assistant, ChatOptions
-from rag.backends import Backend
 from rag.bench import read_questions
-from rag.comparison import markdown_table, summarize
-from rag.embedding import Embedder
-from rag.generation import GenerationParams
-from rag.metrics import AnswerMetrics, Price, PriceTable
-from rag.retrieval import Retriever
+from rag.chat.pipeline import Assistant, ChatOptions
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+from rag.llm.backends import Backend
+from rag.llm.generation import GenerationParams
+from rag.measure.comparison import markdown_table, summarize
+from rag.measure.metrics import AnswerMetrics, Price, PriceTable
 from tests.conftest import ROOT, run_cli
 from tests.fault_server import FaultServer
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.chat.service import ChatService
 from rag.config import Settings
-from rag.embedding import Embedder
-from rag.index_store import IndexMissing, ingest_lock, load_snapshot
-from rag.service import ChatService
+from rag.index.embedding import Embedder
+from rag.index.store import IndexMissing, ingest_lock, load_snapshot
 from tests.conftest import ROOT
 from tests.documents import write
 
@@ -90,7 +90,7 @@ def service(tmp_path: Path, embedder: Embedder) -> ChatService:
 def test_app_watcher_indexes_files_added_while_the_index_was_locked(
     service: ChatService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="rag.service")
+    caplog.set_level(logging.INFO, logger="rag.chat.service")
     index = service.settings.index_dir
 
     async def scenario() -> None:
@@ -109,7 +109,7 @@ def test_app_watcher_indexes_files_added_while_the_index_was_locked(
 
 
 def test_app_watcher_stops_while_waiting_for_the_lock(service: ChatService, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="rag.service")
+    caplog.set_level(logging.INFO, logger="rag.chat.service")
 
     async def scenario() -> None:
         with ingest_lock(service.settings.index_dir):

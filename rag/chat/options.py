@@ -1,0 +1,93 @@
+"""The per-chat settings: defaults, ranges and labels written once.
+
+The settings panel is built from these, and the values that come back over the socket are checked
+against the same table: a client can send anything (a page of its own, a script), so every number
+is clamped to its range, every choice must be one that was offered, and text is bounded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rag.chat.pipeline import ChatOptions
+from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT
+from rag.index.retrieval import MODES
+from rag.llm.generation import GenerationParams
+
+
+@dataclass(frozen=True)
+class NumberSetting:
+    """A number the user may set, shown as a slider (or a plain field) with this range."""
+
+    id: str
+    label: str
+    default: float
+    low: float
+    high: float
+    step: float
+    integer: bool = False
+    slider: bool = True
+
+    def read(self, values: Mapping[str, object], default: float | None = None) -> float:
+        """The value sent for this setting, clamped to the range; the default when missing or not a number."""
+        fallback = self.default if default is None else default
+        raw = values.get(self.id, fallback)
+        try:
+            value = float(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            value = fallback
+        if not math.isfinite(value):
+            value = fallback
+        value = min(max(value, self.low), self.high)
+        return float(round(value)) if self.integer else value
+
+
+TEMPERATURE = NumberSetting("temperature", "Temperature", 0.2, 0, 1.5, 0.05)
+TOP_P = NumberSetting("top_p", "Top-p", 0.95, 0.05, 1, 0.05)
+MAX_TOKENS = NumberSetting("max_tokens", "Max answer tokens", 256, 16, 2048, 16, integer=True)
+TOP_K = NumberSetting("top_k", "Sources to retrieve", 5, 1, 12, 1, integer=True)
+LATENCY_BUDGET = NumberSetting(
+    "latency_budget", "Local first: seconds to first token before the cloud takes over", 20, 1, 120, 1
+)
+SAMPLER_TOP_K = NumberSetting(
+    "sampler_top_k", "Local only: top-k sampling (0 = server default)", 0, 0, 500, 1, integer=True, slider=False
+)
+REPEAT_PENALTY = NumberSetting(
+    "repeat_penalty", "Local only: repeat penalty (0 = server default)", 0, 0, 3, 0.05, slider=False
+)
+NUMBERS = (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K, LATENCY_BUDGET, SAMPLER_TOP_K, REPEAT_PENALTY)
+
+PRIVATE_POLICIES = {"Send only shareable passages": "shareable", "Refuse the cloud question": "refuse"}
+SYSTEM_PROMPT_MAX_CHARS = 8000
+"""A persona with a few examples fits easily; a megabyte pasted by a script does not go to a model."""
+
+
+def choice(value: object, offered: Sequence[str], default: str) -> str:
+    """`value` if it is one of the offered choices, else the default."""
+    return value if isinstance(value, str) and value in offered else default
+
+
+def chat_options(values: Mapping[str, object], default_top_k: int, default_mode: str, timeout: float) -> ChatOptions:
+    """Validated options for the next answer, from whatever the settings panel (or a client) sent."""
+    params = GenerationParams(
+        temperature=TEMPERATURE.read(values),
+        top_p=TOP_P.read(values),
+        max_tokens=int(MAX_TOKENS.read(values)),
+        top_k=int(SAMPLER_TOP_K.read(values)) or None,
+        repeat_penalty=REPEAT_PENALTY.read(values) or None,
+        timeout=timeout,
+    )
+    prompt = values.get("system_prompt")
+    return ChatOptions(
+        top_k=int(TOP_K.read(values, default_top_k)),
+        mode=choice(values.get("mode"), list(MODES), default_mode),
+        system_prompt=prompt[:SYSTEM_PROMPT_MAX_CHARS]
+        if isinstance(prompt, str) and prompt.strip()
+        else DEFAULT_SYSTEM_PROMPT,
+        params=params,
+        private_policy=choice(values.get("private_policy"), list(PRIVATE_POLICIES.values()), "shareable"),
+        restore_redacted=values.get("restore_redacted", True) is not False,
+        latency_budget=LATENCY_BUDGET.read(values),
+    )

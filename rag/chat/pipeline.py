@@ -1,0 +1,391 @@
+"""The whole question-to-cited-answer path, shared by the chat app and `python -m rag.ask`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, Prompt, Turn, build_prompt, cited_numbers
+from rag.chat.routing import Policy, fallback_reason
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Hit, Retriever
+from rag.llm.backends import Backend
+from rag.llm.generation import BackendError, GenerationParams, StreamOutcome, stream_answer
+from rag.measure.metrics import AnswerMetrics, PriceTable, count_with_server, decode_rate
+from rag.privacy.redaction import Redactor
+from rag.privacy.rules import Egress, PrivacyRules, redact_prompt
+
+_LATIN = re.compile(r"[A-Za-z]")
+_LETTER = re.compile(r"[^\W\d_]")
+PROMPT_MARGIN_TOKENS = 64
+"""Room left for the chat template's own tokens, which the prompt builder cannot see."""
+
+
+def relevance_floor() -> float:
+    return float(os.environ.get("RELEVANCE_FLOOR", "") or 0.25)
+
+
+def is_relevant(question: str, hits: list[Hit], floor: float) -> bool:
+    """Whether the hits are worth answering from.
+
+    The bundled encoder only understands English, so a Latin-script question needs a dense
+    similarity above `floor`; for other scripts (Bulgarian, Russian) dense scores mean little and a
+    keyword (BM25) match is required instead.
+    """
+    if not hits:
+        return False
+    letters = _LETTER.findall(question)
+    latin = sum(1 for c in letters if _LATIN.match(c))
+    if letters and latin / len(letters) >= 0.5:
+        return max((h.dense_score or 0.0) for h in hits) >= floor or all(h.dense_score is None for h in hits)
+    return any(h.bm25_score for h in hits)
+
+
+@dataclass
+class Retrieval:
+    hits: list[Hit]
+    relevant: bool
+    milliseconds: float
+
+
+@dataclass
+class Answer:
+    """A finished answer: text, what it cited, where it came from, and how long it took."""
+
+    text: str
+    backend: Backend
+    sources: list[Hit]
+    cited: list[int] = field(default_factory=list)
+    error: BackendError | None = None
+    cut: bool = False
+    retrieval_ms: float = 0.0
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+    dropped_sources: int = 0
+    no_context: bool = False
+    metrics: AnswerMetrics | None = None
+    egress: Egress | None = None
+    route_note: str = ""  # which backend answered and why, under a routing policy
+    local_only: bool = False  # made from local-only text: its turn never goes to a cloud model
+
+    def turn(self, question: str) -> Turn:
+        """This answer as an earlier turn of the chat, carrying its local-only mark."""
+        return Turn(question, self.text, self.local_only)
+
+    @property
+    def ok(self) -> bool:
+        """Text and no error: an answer worth keeping in the conversation history."""
+        return bool(self.text) and self.error is None
+
+
+@dataclass
+class ChatOptions:
+    """Per-chat choices from the settings panel (or the command line)."""
+
+    top_k: int = 5
+    mode: str = "hybrid"
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    params: GenerationParams = field(default_factory=GenerationParams)
+    private_policy: str = "shareable"  # in cloud mode: send only shareable passages, or "refuse" the question
+    restore_redacted: bool = True  # show masked values restored in the displayed answer
+    latency_budget: float | None = None  # seconds to first token before a routing policy falls back
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question of a chat and what every backend answering it shares (the same sources, history, options)."""
+
+    question: str
+    retrieval: Retrieval
+    history: list[Turn]
+    options: ChatOptions
+
+
+REFUSED_ANSWER = (
+    "Not sent to the cloud: the passages that answer this are in local-only documents. "
+    "Ask with the local model instead, or change the privacy setting to send only shareable passages."
+)
+NO_CONTEXT_ANSWER = (
+    "I could not find anything about this in your documents, so I will not guess. "
+    "Try other words, or add the document that covers it to the data folder."
+)
+
+
+class Assistant:
+    """Retrieves, prompts and streams; keeps nothing per chat (history is passed in)."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        embedder: Embedder,
+        prices: PriceTable | None = None,
+        privacy: PrivacyRules | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.prices = prices or PriceTable.load()
+        self.privacy = privacy or PrivacyRules.from_env()
+
+    def retrieve(self, question: str, options: ChatOptions) -> Retrieval:
+        started = time.perf_counter()
+        self.retriever.refresh()
+        hits = self.retriever.search(question, k=options.top_k, mode=options.mode)
+        milliseconds = (time.perf_counter() - started) * 1000
+        return Retrieval(hits, is_relevant(question, hits, relevance_floor()), milliseconds)
+
+    def count_tokens(self, text: str) -> int:
+        return self.embedder.count_many([text])[0]
+
+    def prompt(
+        self, backend: Backend, question: str, hits: list[Hit], history: list[Turn], options: ChatOptions
+    ) -> Prompt:
+        budget = backend.context_tokens - options.params.max_tokens - PROMPT_MARGIN_TOKENS
+        return build_prompt(
+            backend.prompt_style, question, hits, history, options.system_prompt, self.count_tokens, budget
+        )
+
+    def prepare(
+        self, backend: Backend, question: str, hits: list[Hit], history: list[Turn], options: ChatOptions
+    ) -> tuple[Prompt | None, Egress]:
+        """The prompt for this backend, and what it would send off the machine.
+
+        A cloud backend never gets local-only passages, nor earlier turns made from local-only text,
+        and everything it gets is masked; when only local-only passages answer the question, or the
+        chat says "refuse" and local-only material is involved, nothing is sent.
+        """
+        if backend.is_local:
+            return self.prompt(backend, question, hits, history, options), Egress(cloud=False)
+        shareable, private = self.privacy.shareable(hits)
+        turns = [turn for turn in history if not turn.local_only]
+        held_turns = len(history) - len(turns)
+        if not shareable or ((private or held_turns) and options.private_policy == "refuse"):
+            return None, Egress(cloud=True, held_back=len(private), held_turns=held_turns, refused=True)
+        redactor = Redactor.with_user_patterns(list(self.privacy.user_patterns))
+        prompt = redact_prompt(self.prompt(backend, question, shareable, turns, options), redactor)
+        files = len({hit.source for hit in prompt.sources})
+        egress = Egress(True, len(prompt.sources), files, len(private), redactor.count, turns=prompt.turns_sent)
+        egress.held_turns, egress.redactor = held_turns, redactor
+        return prompt, egress
+
+    def involves_local_only(self, hits: list[Hit], history: list[Turn]) -> bool:
+        """Whether local-only text is at stake: then a failure never falls back to the cloud."""
+        return self.privacy.has_private(hits) or any(turn.local_only for turn in history)
+
+    def start(
+        self, backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions
+    ) -> tuple[Answer, Prompt | None]:
+        """The answer to fill for this backend and the prompt to stream it from (None: refused, nothing sent)."""
+        prompt, egress = self.prepare(backend, question, retrieval.hits, history, options)
+        if prompt is None:
+            return Answer(REFUSED_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
+        local_only = backend.is_local and self.involves_local_only(prompt.sources, prompt.history_sent(history))
+        return Answer("", backend, prompt.sources, egress=egress, local_only=local_only), prompt
+
+    async def stream(
+        self, question: str, prompt: Prompt, retrieval: Retrieval, options: ChatOptions, answer: Answer
+    ) -> AsyncIterator[str]:
+        """Stream the answer's text; `answer` is complete (cited sources, timings, error) when this ends."""
+        outcome = StreamOutcome()
+        async for piece in stream_answer(answer.backend, prompt, options.params, outcome):
+            yield piece
+        answer.text = outcome.text.strip()
+        if answer.egress and answer.egress.redactor and options.restore_redacted:
+            answer.text = answer.egress.redactor.restore(answer.text)
+        if prompt.lead and answer.text == prompt.lead.strip():
+            answer.text = ""  # the model stopped at once: no answer, only the lead we wrote for it
+        answer.error, answer.cut = outcome.error, outcome.cut
+        answer.cited = cited_numbers(answer.text, len(prompt.sources))
+        answer.retrieval_ms = retrieval.milliseconds
+        answer.dropped_sources = prompt.dropped_sources
+        if outcome.first_token_at is not None:
+            answer.first_token_ms = (outcome.first_token_at - outcome.started) * 1000
+        answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
+        answer.metrics = await asyncio.to_thread(self.measure, question, prompt, outcome, answer)
+
+    def _tokens(self, backend: Backend, text: str) -> int:
+        """The model's own count where its server can tokenize, else the embedding tokenizer's."""
+        exact = count_with_server(backend.base_url, text) if backend.is_local else None
+        return exact if exact is not None else self.count_tokens(text)
+
+    def measure(self, question: str, prompt: Prompt, outcome: StreamOutcome, answer: Answer) -> AnswerMetrics:
+        """The same measurements for every backend; token counts are estimates where the server sent no usage."""
+        backend = answer.backend
+        if outcome.usage is not None:
+            prompt_tokens, completion_tokens = outcome.usage
+        else:
+            sent = prompt.text or "\n".join(m["content"] for m in prompt.messages)
+            generated = outcome.text[len(prompt.lead) :] if outcome.text.startswith(prompt.lead) else outcome.text
+            prompt_tokens, completion_tokens = self._tokens(backend, sent), self._tokens(backend, generated)
+        cost = self.prices.cost(
+            backend.is_local, backend.model, prompt_tokens, completion_tokens, answer.total_ms / 1000
+        )
+        return AnswerMetrics(
+            question=question,
+            backend=backend.key,
+            label=backend.label,
+            model=backend.model,
+            retrieval_ms=answer.retrieval_ms,
+            ttft_ms=answer.first_token_ms,
+            total_ms=answer.total_ms,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            tokens_estimated=outcome.usage is None,
+            tokens_per_s=decode_rate(completion_tokens, answer.first_token_ms, answer.total_ms),
+            cost_usd=cost,
+            error=str(answer.error) if answer.error else None,
+        )
+
+    async def answer(
+        self,
+        backend: Backend,
+        question: str,
+        history: list[Turn],
+        options: ChatOptions,
+        retrieval: Retrieval | None = None,
+    ) -> Answer:
+        """One backend's whole answer, collected (retrieving first unless given)."""
+        if retrieval is None:
+            retrieval = await asyncio.to_thread(self.retrieve, question, options)
+        if not retrieval.relevant:
+            return Answer(NO_CONTEXT_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
+        reply = Reply(self, backend, Asked(question, retrieval, history, options), "")
+        return await reply.collect()
+
+    async def ask(
+        self,
+        question: str,
+        conversation: Conversation,
+        options: ChatOptions,
+        policy: Policy,
+        backend_for: Callable[[str], Backend],
+        deliver: Deliver | None = None,
+        shown: Callable[[Retrieval], Awaitable[None]] | None = None,
+    ) -> Exchange:
+        """The whole path for one question of a chat: retrieve, answer under the routing policy, remember.
+
+        `backend_for(key)` gives the "local" or "cloud" backend (it may start the embedded model, so it is
+        called off the event loop); `deliver(reply)` iterates each reply (the app streams it into a message,
+        the terminal collects it); `shown(retrieval)` lets the caller show what was found before any answer.
+        """
+        retrieval = await asyncio.to_thread(self.retrieve, question, options)
+        if shown is not None:
+            await shown(retrieval)
+        if not retrieval.relevant:
+            return Exchange(question, retrieval, [], NO_CONTEXT_ANSWER)
+        asked = Asked(question, retrieval, list(conversation.turns), options)
+        answers, note = await route(self, policy, asked, backend_for, deliver or Reply.collect_into)
+        conversation.record(question, answers)
+        return Exchange(question, retrieval, answers, note)
+
+
+Deliver = Callable[["Reply"], Awaitable[None]]
+
+
+class Reply:
+    """One backend's answer to one question: iterate it for the text as it streams; once iteration ends,
+    `answer` is complete (text, sources, citations, metrics, egress, route note)."""
+
+    def __init__(self, assistant: Assistant, backend: Backend, asked: Asked, why: str) -> None:
+        self.assistant = assistant
+        self.backend = backend
+        self.asked = asked
+        self.why = why
+        self.answer = Answer("", backend, [], route_note=why)
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        asked = self.asked
+        # off the event loop: counting tokens and masking cost CPU in proportion to the text
+        answer, prompt = await asyncio.to_thread(
+            self.assistant.start, self.backend, asked.question, asked.retrieval, asked.history, asked.options
+        )
+        answer.route_note = self.why
+        self.answer = answer
+        if prompt is None:
+            return
+        async for piece in self.assistant.stream(asked.question, prompt, asked.retrieval, asked.options, answer):
+            yield piece
+
+    @property
+    def refused(self) -> bool:
+        """Nothing was sent: the privacy rules kept this question from the cloud."""
+        return self.answer.egress is not None and self.answer.egress.refused
+
+    async def collect(self) -> Answer:
+        async for _ in self:
+            pass
+        return self.answer
+
+    @staticmethod
+    async def collect_into(reply: Reply) -> None:
+        """The delivery of a caller that only wants the finished answers."""
+        await reply.collect()
+
+
+@dataclass
+class Exchange:
+    """One question of a chat, answered: what was found, every answer given, and a note said once
+    (nothing relevant was found, or a fallback to the cloud was refused)."""
+
+    question: str
+    retrieval: Retrieval
+    answers: list[Answer]
+    note: str = ""
+
+
+@dataclass
+class Conversation:
+    """One chat's memory: the earlier turns sent with the next question, and every answer's measurements."""
+
+    turns: list[Turn] = field(default_factory=list)
+    measurements: list[AnswerMetrics] = field(default_factory=list)
+
+    def record(self, question: str, answers: list[Answer]) -> None:
+        """Measure every answer; the first good one becomes the turn the next question carries."""
+        self.measurements.extend(a.metrics for a in answers if a.metrics is not None)
+        first_good = next((a for a in answers if a.ok), None)
+        if first_good is not None:
+            self.turns.append(first_good.turn(question))
+
+
+BOTH_NOTE = "side by side: the same question and sources to both"
+
+
+async def route(
+    assistant: Assistant, policy: Policy, asked: Asked, backend_for: Callable[[str], Backend], deliver: Deliver
+) -> tuple[list[Answer], str]:
+    """Every routing policy in one place: both side by side, or the primary backend and, if it failed before
+    any text and the policy and the privacy rules allow it, the fallback.
+
+    Returns the answers given and, when a fallback was refused, the sentence that says why.
+    """
+
+    async def reply(key: str, options: ChatOptions, why: str) -> Reply:
+        backend = await asyncio.to_thread(backend_for, key)
+        return Reply(assistant, backend, replace(asked, options=options), why)
+
+    if policy.key == "both":
+        pair = [await reply(key, asked.options, BOTH_NOTE) for key in ("local", "cloud")]
+        await asyncio.gather(*(deliver(r) for r in pair))
+        return [r.answer for r in pair], ""
+    options = asked.options
+    budget = replace(options.params, first_token_budget=options.latency_budget if policy.latency_budget else None)
+    first = await reply(
+        policy.primary,
+        replace(options, params=budget),
+        f"answered by the {policy.primary} model (policy: {policy.label})",
+    )
+    await deliver(first)
+    failure = first.answer.error
+    if failure is None or first.answer.text or first.refused:
+        return [first.answer], ""
+    local_only = assistant.involves_local_only(asked.retrieval.hits, asked.history)
+    allowed, note = fallback_reason(policy, failure.what, local_only)
+    if not allowed:
+        return [first.answer], note
+    second = await reply(str(policy.fallback), options, note)
+    await deliver(second)
+    return [first.answer, second.answer], ""

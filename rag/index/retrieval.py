@@ -1,0 +1,130 @@
+"""Dense, BM25 and hybrid (reciprocal rank fusion) retrieval over a loaded index snapshot."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.config import Settings
+from rag.index.embedding import Embedder
+from rag.index.store import ChunkRecord, Snapshot, current_generation, load_snapshot
+
+MODES = ("hybrid", "dense", "bm25")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk, with the scores that ranked it."""
+
+    chunk: ChunkRecord
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    duplicates: list[str] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return self.chunk.source
+
+    @property
+    def page(self) -> int | None:
+        return self.chunk.page
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+    def to_json(self) -> dict[str, object]:
+        return {"source": self.source, "page": self.page, "text": self.text, "score": round(self.score, 6)}
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(_SPACE.sub(" ", text).strip().casefold().encode("utf-8")).hexdigest()
+
+
+def fuse(rankings: list[tuple[list[int], float]], rrf_k: int) -> list[tuple[int, float]]:
+    """Weighted reciprocal rank fusion: sum of weight / (rrf_k + rank) over the rankings."""
+    scores: dict[int, float] = {}
+    for ranking, weight in rankings:
+        for rank, chunk_id in enumerate(ranking, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+class Retriever:
+    """Answers questions from the live index; reloads by itself when ingestion switches generations."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.index_dir: Path = settings.index_dir
+        self.snapshot: Snapshot = load_snapshot(self.index_dir)
+        self.embedder = embedder or Embedder(self.snapshot.manifest.embed_model, settings.embed_device)
+
+    def refresh(self) -> bool:
+        """Load a newer generation if ingestion wrote one; True when it did."""
+        generation = current_generation(self.index_dir)
+        if generation is None or generation == self.snapshot.generation:
+            return False
+        self.snapshot = load_snapshot(self.index_dir)
+        return True
+
+    def _dense(self, snapshot: Snapshot, question: str, depth: int) -> list[tuple[int, float]]:
+        if snapshot.dense.ntotal == 0:
+            return []
+        query = self.embedder.encode_query(question).reshape(1, -1)
+        scores, ids = snapshot.dense.search(query, min(depth, snapshot.dense.ntotal))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        """The best `k` distinct passages for `question`, best first."""
+        k = k or self.settings.top_k
+        mode = mode or self.settings.retrieval_mode
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not question.strip():
+            return []
+        depth = max(4 * k, 50)
+        snapshot = self.snapshot  # one generation for the whole search, even if a refresh swaps it meanwhile
+        dense = self._dense(snapshot, question, depth) if mode != "bm25" else []
+        keyword = snapshot.bm25.search(question, depth) if mode != "dense" else []
+        dense_scores, bm25_scores = dict(dense), dict(keyword)
+        if mode == "dense":
+            ranked = dense
+        elif mode == "bm25":
+            ranked = keyword
+        else:
+            ranked = fuse(
+                [
+                    ([i for i, _ in dense], self.settings.dense_weight),
+                    ([i for i, _ in keyword], self.settings.bm25_weight),
+                ],
+                self.settings.rrf_k,
+            )
+        return self._distinct(snapshot, ranked, k, dense_scores, bm25_scores)
+
+    @staticmethod
+    def _distinct(
+        snapshot: Snapshot, ranked: list[tuple[int, float]], k: int, dense: dict[int, float], bm25: dict[int, float]
+    ) -> list[Hit]:
+        """Collapse chunks with the same text (copies of a file) into one hit that lists the other files."""
+        hits: list[Hit] = []
+        by_text: dict[str, Hit] = {}
+        for chunk_id, score in ranked:
+            chunk = snapshot.chunks.get(chunk_id)
+            if chunk is None:
+                continue
+            key = _text_key(chunk.text)
+            if key in by_text:
+                first = by_text[key]
+                if chunk.source != first.source and chunk.source not in first.duplicates:
+                    first.duplicates.append(chunk.source)
+                continue
+            if len(hits) == k:
+                continue
+            hit = Hit(chunk, score, dense.get(chunk_id), bm25.get(chunk_id))
+            by_text[key] = hit
+            hits.append(hit)
+        return hits

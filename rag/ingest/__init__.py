@@ -1,0 +1,1 @@
+"""Ingestion: files in the data folder become passages (loaders, chunking) and a new index generation."""

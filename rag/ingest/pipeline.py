@@ -1,0 +1,329 @@
+"""Incremental ingestion: read only what changed, embed only text never embedded, switch atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
+
+import faiss
+import numpy as np
+
+from rag.config import Settings
+from rag.index.bm25 import Bm25Index
+from rag.index.embedding import Embedder
+from rag.index.store import (
+    FORMAT_VERSION,
+    ChunkRecord,
+    FileEntry,
+    IndexMissing,
+    Manifest,
+    Snapshot,
+    ingest_lock,
+    load_snapshot,
+    new_dense_index,
+    remove_stale,
+    write_snapshot,
+)
+from rag.ingest.chunking import CHUNKER_VERSION, Chunker, searchable_text
+from rag.ingest.loaders import LOADER_VERSION, SkipFile, load_bytes
+from rag.ingest.scan import Candidate, scan
+from rag.privacy.rules import PrivacyRules
+
+Progress = Callable[[str, int, int], None]
+"""Called as (phase, done, total); phase is "read" (before each file is read) or "embed"."""
+
+
+@dataclass
+class IngestReport:
+    """What a run did, for the summary and for tests."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    rebuild_reason: str | None = None
+    generation: str | None = None
+    written: bool = False
+
+
+@dataclass
+class _Pending:
+    """A file read and chunked in this run, waiting for its vectors."""
+
+    candidate: Candidate
+    entry: FileEntry
+    records: list[ChunkRecord]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _embed_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chunking_settings(settings: Settings, embedder: Embedder) -> dict[str, int]:
+    """Everything that shapes chunks; a change means every file must be chunked again."""
+    return {
+        "chunk_tokens": min(settings.chunk_tokens, embedder.max_tokens),
+        "overlap_tokens": settings.chunk_overlap_tokens,
+        "chunker_version": CHUNKER_VERSION,
+    }
+
+
+def _previous(settings: Settings, embedder: Embedder, rebuild: bool) -> tuple[Snapshot | None, str | None]:
+    """The index to build on, or None with the reason for a full rebuild."""
+    if rebuild:
+        return None, "--rebuild was given"
+    try:
+        snapshot = load_snapshot(settings.index_dir)
+    except IndexMissing:
+        return None, None
+    except Exception as exc:
+        return None, f"the previous index could not be read ({type(exc).__name__}: {exc})"
+    manifest = snapshot.manifest
+    if manifest.format_version != FORMAT_VERSION:
+        return None, "the index format changed"
+    if manifest.embed_model != embedder.name or manifest.dimension != embedder.dimension:
+        return None, f"the embedding model changed ({manifest.embed_model} -> {embedder.name})"
+    wanted = chunking_settings(settings, embedder)
+    if manifest.chunking != wanted:
+        return None, f"the chunking settings changed ({manifest.chunking} -> {wanted})"
+    return snapshot, None
+
+
+class Ingestor:
+    """One ingestion run over `settings.data_dir` into `settings.index_dir`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        progress: Progress | None = None,
+        privacy: PrivacyRules | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.progress = progress or (lambda phase, done, total: None)
+        self.privacy = privacy or PrivacyRules.from_env()
+        self.chunker = Chunker(embedder, min(settings.chunk_tokens, embedder.max_tokens), settings.chunk_overlap_tokens)
+
+    def run(self, rebuild: bool = False) -> IngestReport:
+        started = time.perf_counter()
+        with ingest_lock(self.settings.index_dir):
+            remove_stale(self.settings.index_dir)
+            report = self._run_locked(rebuild)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _run_locked(self, rebuild: bool) -> IngestReport:
+        report = IngestReport()
+        snapshot, report.rebuild_reason = _previous(self.settings, self.embedder, rebuild)
+        old_files = snapshot.manifest.files if snapshot else {}
+        manifest = Manifest(
+            embed_model=self.embedder.name,
+            dimension=self.embedder.dimension,
+            chunking=chunking_settings(self.settings, self.embedder),
+            next_id=snapshot.manifest.next_id if snapshot else 0,
+        )
+        found = scan(self.settings.data_dir, self.settings.index_dir)
+        report.skipped.extend(found.skipped)
+        report.notes.extend(found.notes)
+        report.warnings.extend(
+            f"PRIVATE_PATHS entry '{entry}' matches no file"
+            for entry in self.privacy.unmatched(c.relative for c in found.candidates)
+        )
+        pending: list[_Pending] = []
+        changed = snapshot is None
+        for done, candidate in enumerate(found.candidates):
+            self.progress("read", done, len(found.candidates))
+            previous = old_files.get(candidate.relative)
+            entry, records, outcome = self._process(candidate, previous, manifest)
+            if entry is not None:
+                manifest.files[candidate.relative] = entry
+                report.notes.extend((candidate.relative, note) for note in entry.notes if outcome != "unchanged")
+            if outcome == "unchanged":
+                report.unchanged.append(candidate.relative)
+                if entry is not None and entry.skipped:
+                    report.skipped.append((candidate.relative, entry.skipped))
+                changed = changed or entry is not previous
+                continue
+            changed = True
+            if outcome.startswith("skip:"):
+                report.skipped.append((candidate.relative, outcome[5:]))
+                if previous is not None and previous.chunk_ids:
+                    report.removed.append(candidate.relative)
+            elif entry is not None:
+                pending.append(_Pending(candidate, entry, records))
+                (report.updated if previous is not None and previous.chunk_ids else report.added).append(
+                    candidate.relative
+                )
+        self.progress("read", len(found.candidates), len(found.candidates))
+        gone = [path for path in old_files if path not in manifest.files]
+        report.removed.extend(path for path in gone if old_files[path].chunk_ids and path not in report.removed)
+        changed = changed or bool(gone)
+        report.notes.extend(_duplicate_notes(manifest))
+        if not changed:
+            report.chunks = len(snapshot.chunks) if snapshot else 0
+            report.generation = snapshot.generation if snapshot else None
+            return report
+        chunks, dense, report.embedded = self._assemble(snapshot, manifest, pending)
+        bm25 = Bm25Index.build(list(chunks), [searchable_text(c.heading_path, c.text) for c in chunks.values()])
+        report.generation = write_snapshot(self.settings.index_dir, manifest, chunks, dense, bm25)
+        report.written = True
+        report.chunks = len(chunks)
+        return report
+
+    def _process(
+        self, candidate: Candidate, previous: FileEntry | None, manifest: Manifest
+    ) -> tuple[FileEntry | None, list[ChunkRecord], str]:
+        """Decide what to do with one file: keep, skip (with a reason), or read and chunk it."""
+        if (
+            previous is not None
+            and previous.size == candidate.size
+            and previous.mtime_ns == candidate.mtime_ns
+            and previous.loader_version == LOADER_VERSION
+        ):
+            return previous, [], "unchanged"
+        limit = int(self.settings.max_file_mb * 1024 * 1024)
+        if candidate.size > limit:
+            reason = (
+                f"too large ({candidate.size / 2**20:.1f} MB > {self.settings.max_file_mb:g} MB; raise MAX_FILE_MB)"
+            )
+            return self._skipped(candidate, reason), [], "skip:" + reason
+        try:
+            data = candidate.path.read_bytes()
+        except FileNotFoundError:
+            return None, [], "skip:deleted during ingestion"
+        except PermissionError:
+            return self._skipped(candidate, "permission denied"), [], "skip:permission denied"
+        except OSError as exc:
+            reason = f"cannot read ({exc.strerror or type(exc).__name__})"
+            return self._skipped(candidate, reason), [], "skip:" + reason
+        digest = _sha256(data)
+        notes = []
+        mtime_ns = candidate.mtime_ns
+        try:
+            after = candidate.path.stat()
+            if after.st_mtime_ns != candidate.mtime_ns or after.st_size != candidate.size:
+                notes.append("changed during ingestion; indexed the version read, the next run reads it again")
+                mtime_ns = -1
+        except FileNotFoundError:
+            notes.append("deleted during ingestion; indexed the version read, the next run removes it")
+            mtime_ns = -1
+        if previous is not None and previous.sha256 == digest and previous.loader_version == LOADER_VERSION:
+            entry = FileEntry(len(data), mtime_ns, digest, LOADER_VERSION, previous.chunk_ids, previous.skipped, notes)
+            return entry, [], "unchanged"
+        entry = FileEntry(len(data), mtime_ns, digest, LOADER_VERSION, notes=notes)
+        try:
+            document = load_bytes(data, candidate.path.suffix)
+        except SkipFile as exc:
+            entry.skipped = str(exc)
+            return entry, [], "skip:" + str(exc)
+        except Exception as exc:
+            entry.skipped = f"could not be read ({type(exc).__name__}: {str(exc)[:120]})"
+            return entry, [], "skip:" + entry.skipped
+        entry.notes.extend(document.notes)
+        records = []
+        for chunk in self.chunker.chunk(document.blocks):
+            records.append(
+                ChunkRecord(
+                    id=manifest.next_id,
+                    source=candidate.relative,
+                    page=chunk.page,
+                    heading_path=chunk.heading_path,
+                    start=chunk.start,
+                    end=chunk.end,
+                    text=chunk.text,
+                    embed_hash=_embed_hash(chunk.embed_text),
+                )
+            )
+            manifest.next_id += 1
+        entry.chunk_ids = [r.id for r in records]
+        return entry, records, "read"
+
+    @staticmethod
+    def _skipped(candidate: Candidate, reason: str) -> FileEntry:
+        return FileEntry(candidate.size, candidate.mtime_ns, None, LOADER_VERSION, skipped=reason)
+
+    def _assemble(
+        self, snapshot: Snapshot | None, manifest: Manifest, pending: list[_Pending]
+    ) -> tuple[dict[int, ChunkRecord], faiss.Index, int]:
+        """Old chunks still referenced, plus new ones; only text never embedded before is encoded."""
+        live_ids = {i for entry in manifest.files.values() for i in entry.chunk_ids}
+        chunks: dict[int, ChunkRecord] = {}
+        dense = new_dense_index(self.embedder.dimension)
+        known: dict[str, np.ndarray] = {}
+        if snapshot is not None:
+            chunks = {i: record for i, record in snapshot.chunks.items() if i in live_ids}
+            dense = cast(faiss.IndexIDMap2, faiss.clone_index(snapshot.dense))
+            stale = np.array([i for i in snapshot.chunks if i not in live_ids], dtype=np.int64)
+            if pending:
+                known = snapshot.vectors_by_hash()
+            if len(stale):
+                dense.remove_ids(stale)  # type: ignore[arg-type]  # the wrapper also takes an array of ids
+        new_records = [record for item in pending for record in item.records]
+        to_embed: dict[str, str] = {}
+        for item in pending:
+            for record, chunk_text in zip(item.records, _embed_texts(item.records), strict=True):
+                if record.embed_hash not in known:
+                    to_embed.setdefault(record.embed_hash, chunk_text)
+        known.update(self._encode(to_embed))
+        if new_records:
+            vectors = np.vstack([known[r.embed_hash] for r in new_records]).astype(np.float32)
+            dense.add_with_ids(vectors, np.array([r.id for r in new_records], dtype=np.int64))
+            chunks.update({r.id: r for r in new_records})
+        return chunks, dense, len(to_embed)
+
+    def _encode(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """Encode in large slices, so the model batches by length as well as a single call would."""
+        hashes, items = list(texts), list(texts.values())
+        vectors: dict[str, np.ndarray] = {}
+        step = max(self.embedder.batch_size * 16, 256)
+        self.progress("embed", 0, len(items))
+        for first in range(0, len(items), step):
+            encoded = self.embedder.encode(items[first : first + step])
+            vectors.update(zip(hashes[first : first + step], encoded, strict=True))
+            self.progress("embed", min(first + step, len(items)), len(items))
+        return vectors
+
+
+def _embed_texts(records: list[ChunkRecord]) -> list[str]:
+    return [searchable_text(r.heading_path, r.text) for r in records]
+
+
+def _duplicate_notes(manifest: Manifest) -> list[tuple[str, str]]:
+    """Files with identical content: all stay indexed, and search shows their passages once."""
+    first_by_hash: dict[str, str] = {}
+    notes = []
+    for path in sorted(manifest.files):
+        entry = manifest.files[path]
+        if entry.sha256 is None or entry.skipped:
+            continue
+        if entry.sha256 in first_by_hash:
+            notes.append((path, f"same content as {first_by_hash[entry.sha256]}; search shows its passages once"))
+        else:
+            first_by_hash[entry.sha256] = path
+    return notes
+
+
+def ingest(
+    settings: Settings,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+    privacy: PrivacyRules | None = None,
+) -> IngestReport:
+    """Run one ingestion with the configured embedding model (and PRIVATE_PATHS, to warn about typos)."""
+    embedder = embedder or Embedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
+    return Ingestor(settings, embedder, progress, privacy).run(rebuild)

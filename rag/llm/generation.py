@@ -1,0 +1,231 @@
+"""Streaming an answer from any backend, turning every failure into a message a user can act on."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import openai
+from openai import AsyncOpenAI
+
+from rag.chat.prompts import Prompt
+from rag.llm.backends import Backend
+from rag.llm.discovery import load_foundry_model
+
+_SECRET_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
+
+
+@dataclass
+class GenerationParams:
+    """Per-chat sampling settings; the local extras go through `extra_body` where accepted."""
+
+    temperature: float = 0.2
+    top_p: float = 0.95
+    max_tokens: int = 256
+    top_k: int | None = None
+    repeat_penalty: float | None = None
+    timeout: float = 120.0
+    first_token_budget: float | None = None  # seconds; past it the attempt fails (a routing policy may fall back)
+    retries: int = 2  # on 429 and 5xx before the first token, with backoff (Retry-After respected)
+
+
+class BackendError(Exception):
+    """A failure described for the user: which backend, what happened, what to do."""
+
+    def __init__(self, backend: Backend, what: str, todo: str) -> None:
+        self.backend_label = backend.describe()
+        self.what = what
+        self.todo = todo
+        super().__init__(f"{self.backend_label}: {what}. {todo}")
+
+
+@dataclass
+class StreamOutcome:
+    """What came back, complete or not, with the timings needed for metrics."""
+
+    text: str = ""
+    error: BackendError | None = None
+    cut: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    finished_at: float | None = None
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the server reports them
+    retries: int = 0
+
+
+def scrub(message: str, backend: Backend) -> str:
+    """Remove the API key, and anything that looks like one, from a server's error text."""
+    if backend.api_key and len(backend.api_key) > 3:
+        message = message.replace(backend.api_key, "***")
+    return _SECRET_LIKE.sub("***", message)
+
+
+def describe_error(exc: BaseException, backend: Backend, params: GenerationParams, mid_stream: bool) -> BackendError:
+    """Map an SDK or transport error to a BackendError; never echoes a secret."""
+    budget = params.first_token_budget
+    if isinstance(exc, TimeoutError) and budget is not None and not mid_stream:
+        return BackendError(
+            backend, f"no first token within the {budget:g} s latency budget", "Raise the budget or ask again."
+        )
+    if isinstance(exc, openai.APITimeoutError | asyncio.TimeoutError | httpx.TimeoutException):
+        what = "the stream stalled for more than" if mid_stream else "no answer within"
+        return BackendError(
+            backend, f"{what} {params.timeout:.0f} s", "Try again, ask for fewer tokens, or raise the timeout."
+        )
+    if mid_stream or not isinstance(exc, openai.APIError):
+        detail = scrub(str(exc), backend)[:200] or type(exc).__name__
+        return BackendError(
+            backend, f"the answer stream broke off ({detail})", "The partial answer is kept; ask again to retry."
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return BackendError(
+            backend,
+            f"cannot reach the server at {backend.base_url}",
+            "Check that it is running and the address is right.",
+        )
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return BackendError(
+            backend, "the API key was rejected (401)", "Check OPENAI_API_KEY in the environment or .env."
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return BackendError(
+            backend,
+            f"the model '{backend.model}' is not known there (404)",
+            "Choose another model in the chat settings.",
+        )
+    if isinstance(exc, openai.RateLimitError):
+        return BackendError(backend, "too many requests or quota exhausted (429)", "Wait a moment and ask again.")
+    status = getattr(exc, "status_code", "?")
+    detail = scrub(str(getattr(exc, "message", "")), backend)[:200]
+    return BackendError(
+        backend, f"the server failed with status {status} ({detail})", "Try again; if it persists, switch backend."
+    )
+
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], AsyncOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def client_for(backend: Backend) -> AsyncOpenAI:
+    """One client per backend and event loop: making one costs ~30 ms (TLS setup), more than retrieval."""
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    key = (backend.base_url, backend.api_key)
+    if key not in per_loop:
+        per_loop[key] = AsyncOpenAI(base_url=backend.base_url, api_key=backend.api_key, max_retries=0)
+    return per_loop[key]
+
+
+def request_arguments(backend: Backend, prompt: Prompt, params: GenerationParams) -> dict[str, object]:
+    arguments: dict[str, object] = {
+        "model": backend.model,
+        "stream": True,
+        "max_tokens": params.max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "stream_options": {"include_usage": True},
+        "timeout": params.timeout,
+    }
+    extras = {"top_k": params.top_k, "repeat_penalty": params.repeat_penalty}
+    extras = {k: v for k, v in extras.items() if v is not None}
+    if extras and backend.accepts_sampler_extras:
+        arguments["extra_body"] = extras
+    if prompt.style == "completion":
+        arguments.update(prompt=prompt.text, stop=prompt.stop)
+    else:
+        arguments["messages"] = prompt.messages
+    return arguments
+
+
+def _record_usage(chunk: object, outcome: StreamOutcome) -> None:
+    usage = getattr(chunk, "usage", None)
+    if usage is not None and getattr(usage, "completion_tokens", None) is not None:
+        outcome.usage = (int(usage.prompt_tokens or 0), int(usage.completion_tokens))
+
+
+async def _chunks(
+    client: AsyncOpenAI, backend: Backend, prompt: Prompt, params: GenerationParams, outcome: StreamOutcome
+) -> AsyncIterator[str]:
+    arguments = request_arguments(backend, prompt, params)
+    if prompt.style == "completion":
+        stream = await client.completions.create(**arguments)  # type: ignore[call-overload]
+        async for chunk in stream:
+            _record_usage(chunk, outcome)
+            if chunk.choices and chunk.choices[0].text:
+                yield chunk.choices[0].text
+    else:
+        stream = await client.chat.completions.create(**arguments)  # type: ignore[call-overload]
+        async for chunk in stream:
+            _record_usage(chunk, outcome)
+            if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
+
+def retry_delay(exc: BaseException, attempt: int) -> float | None:
+    """Seconds to wait before retrying, or None when the error is not worth retrying."""
+    status = getattr(exc, "status_code", None)
+    if not isinstance(exc, openai.APIStatusError) or not (status == 429 or (status or 0) >= 500):
+        return None
+    header = exc.response.headers.get("retry-after") if exc.response is not None else None
+    try:
+        return min(float(header), MAX_RETRY_WAIT) if header else min(0.5 * 2**attempt, MAX_RETRY_WAIT)
+    except ValueError:
+        return min(0.5 * 2**attempt, MAX_RETRY_WAIT)
+
+
+MAX_RETRY_WAIT = 10.0
+
+
+async def _attempt(
+    client: AsyncOpenAI, backend: Backend, prompt: Prompt, params: GenerationParams, outcome: StreamOutcome
+) -> AsyncIterator[str]:
+    """One request; the first-token budget only covers the wait for the first token."""
+    async with asyncio.timeout(params.first_token_budget) as deadline:
+        async for piece in _chunks(client, backend, prompt, params, outcome):
+            if outcome.first_token_at is None:
+                outcome.first_token_at = time.perf_counter()
+                deadline.reschedule(None)
+            outcome.text += piece
+            yield piece
+
+
+async def stream_answer(
+    backend: Backend, prompt: Prompt, params: GenerationParams, outcome: StreamOutcome
+) -> AsyncIterator[str]:
+    """Yield answer text as it arrives; on failure, fill `outcome.error` (and `cut` if text had come) and stop.
+
+    Rate limits and server errors that come before any text are retried with backoff.
+    """
+    if not backend.available:
+        outcome.error = BackendError(
+            backend, f"not available: {backend.reason}", "Choose the other backend in the chat settings."
+        )
+        return
+    client = client_for(backend)
+    try:
+        if backend.foundry_origin:
+            await asyncio.to_thread(load_foundry_model, backend)
+        if prompt.lead:
+            outcome.text = prompt.lead
+            yield prompt.lead
+        for attempt in range(params.retries + 1):
+            try:
+                async for piece in _attempt(client, backend, prompt, params, outcome):
+                    yield piece
+                break
+            except openai.APIStatusError as exc:
+                delay = retry_delay(exc, attempt)
+                if outcome.first_token_at is not None or delay is None or attempt == params.retries:
+                    raise
+                outcome.retries += 1
+                await asyncio.sleep(delay)
+    except Exception as exc:
+        outcome.cut = outcome.first_token_at is not None
+        outcome.error = describe_error(exc, backend, params, outcome.cut)
+    finally:
+        outcome.finished_at = time.perf_counter()

@@ -1,0 +1,1 @@
+"""Measurements of answers (latency, throughput, tokens, cost) and comparisons of backends."""

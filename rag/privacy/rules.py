@@ -1,0 +1,98 @@
+"""What may leave the machine: local-only documents, and masking before a cloud request.
+
+Files under `data/private/`, and any file or folder listed in PRIVATE_PATHS (comma-separated
+paths or glob patterns relative to the data folder), are local-only: their passages are never put
+into a request to a cloud backend. Everything that does go to a cloud backend (question, history,
+passages) is passed through the redactor first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+
+from rag.chat.prompts import Prompt
+from rag.index.retrieval import Hit
+from rag.privacy.redaction import Redactor
+
+PRIVATE_FOLDER = "private"
+
+
+@dataclass(frozen=True)
+class PrivacyRules:
+    private_patterns: tuple[str, ...] = (f"{PRIVATE_FOLDER}/*",)
+    user_patterns: tuple[str, ...] = ()  # regular expressions masked on top of the built-in ones
+    listed: tuple[str, ...] = ()  # PRIVATE_PATHS entries as written, to warn about one that matches nothing
+
+    @classmethod
+    def from_env(cls) -> PrivacyRules:
+        listed = tuple(p.strip().strip("/") for p in os.environ.get("PRIVATE_PATHS", "").split(",") if p.strip())
+        expanded = tuple(x for p in listed for x in (p, f"{p}/*"))
+        masks = tuple(p for p in os.environ.get("REDACT_PATTERNS", "").split("||") if p.strip())
+        return cls((f"{PRIVATE_FOLDER}/*", *expanded), masks, listed)
+
+    @staticmethod
+    def _covers(pattern: str, source: str) -> bool:
+        """Letter case is ignored: a folder named `Private/` or `FINANCE/` is as local-only as `private/`."""
+        return fnmatchcase(source.casefold(), pattern.casefold())
+
+    def is_private(self, source: str) -> bool:
+        return any(self._covers(pattern, source) for pattern in self.private_patterns)
+
+    def unmatched(self, sources: Iterable[str]) -> list[str]:
+        """PRIVATE_PATHS entries that cover none of `sources`: most likely a typo that protects nothing."""
+        names = list(sources)
+        return [
+            entry
+            for entry in self.listed
+            if not any(self._covers(entry, name) or self._covers(f"{entry}/*", name) for name in names)
+        ]
+
+    def shareable(self, hits: list[Hit]) -> tuple[list[Hit], list[Hit]]:
+        """(hits that may go to the cloud, hits that must stay on this machine)."""
+        private = [h for h in hits if self.is_private(h.source) or any(self.is_private(d) for d in h.duplicates)]
+        return [h for h in hits if h not in private], private
+
+    def has_private(self, hits: list[Hit]) -> bool:
+        """Whether any passage is local-only: then a failure never falls back to the cloud."""
+        return bool(self.shareable(hits)[1])
+
+
+@dataclass
+class Egress:
+    """What one request sent off the machine, for the line shown under every answer."""
+
+    cloud: bool
+    chunks: int = 0
+    files: int = 0
+    held_back: int = 0
+    masked: int = 0
+    refused: bool = False
+    turns: int = 0  # earlier turns of the chat sent with the question
+    held_turns: int = 0  # earlier turns kept back because they used local-only text
+    redactor: Redactor | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        if not self.cloud or self.refused:
+            held = self._held() if self.refused else []
+            return "nothing left this machine" + (f" ({'; '.join(held)}; nothing was sent anywhere)" if held else "")
+        sent = f"sent to cloud: {self.chunks} chunks from {self.files} files, the question"
+        sent += f" and {self.turns} earlier turns of this chat" if self.turns else ""
+        parts = [sent, *self._held()]
+        if self.masked:
+            parts.append(f"{self.masked} personal values masked")
+        return "; ".join(parts)
+
+    def _held(self) -> list[str]:
+        parts = [f"{self.held_back} local-only chunks held back"] if self.held_back else []
+        if self.held_turns:
+            parts.append(f"{self.held_turns} earlier turns held back (they used local-only documents)")
+        return parts
+
+
+def redact_prompt(prompt: Prompt, redactor: Redactor) -> Prompt:
+    """The same prompt with every text that would be sent passed through the redactor."""
+    messages = [{**m, "content": redactor.redact(m["content"])} for m in prompt.messages]
+    return replace(prompt, messages=messages, text=redactor.redact(prompt.text) if prompt.text else prompt.text)

@@ -1,0 +1,1 @@
+"""The app's web side: which pages may call it, login, uploads."""

@@ -1,0 +1,75 @@
+"""Login for the chat app (users from a file, hashed passwords), the session secret, and who can reach the app."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+
+ITERATIONS = 310_000
+
+
+def hash_password(password: str) -> str:
+    """PBKDF2-SHA256 with a random salt, encoded as pbkdf2_sha256$iterations$salt$hash."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, ITERATIONS)
+    return f"pbkdf2_sha256${ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    try:
+        scheme, iterations, salt, expected = encoded.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256":
+        return False
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
+    return hmac.compare_digest(digest, base64.b64decode(expected))
+
+
+def load_users(path: Path) -> dict[str, str]:
+    """`name:hash` per line (blank lines and # comments ignored), as written by `python -m rag.users`."""
+    users = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, encoded = line.strip().partition(":")
+            users[name] = encoded
+    return users
+
+
+def users_file() -> Path | None:
+    raw = os.environ.get("AUTH_USERS_FILE", "").strip()
+    return Path(raw) if raw else None
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str, login_enabled: bool) -> str | None:
+    """A loud warning when anyone on the network could open the app and read the documents."""
+    if login_enabled or is_loopback(host):
+        return None
+    return (
+        f"WARNING: the app listens on {host}, reachable from other machines, and has no login. Anyone who can "
+        "reach it can read your documents through it. Set AUTH_USERS_FILE (see README) or listen on 127.0.0.1."
+    )
+
+
+def stored_secret(path: Path) -> str:
+    """A signing secret kept beside the chat history, so logins and resumed chats survive a restart."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
