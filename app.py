@@ -27,7 +27,6 @@ from starlette.datastructures import Headers
 
 from rag.chat.history import (
     FILES_ROUTE,
-    HistoryConfig,
     LocalFileStore,
     answer_metadata,
     conversation_from_steps,
@@ -44,10 +43,9 @@ from rag.chat.options import (
     TOP_K,
     TOP_P,
     NumberSetting,
-    chat_options,
     choice,
 )
-from rag.chat.pipeline import Answer, Conversation, Reply, Retrieval
+from rag.chat.pipeline import Answer, ChatOptions, Conversation, Reply, Retrieval
 from rag.chat.presentation import (
     answer_block,
     citation_name,
@@ -63,7 +61,7 @@ from rag.index.retrieval import MODES
 from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
 from rag.measure.metrics import to_csv
-from rag.web.auth import exposure_warning, load_users, stored_secret, users_file, verify_password
+from rag.web.auth import exposure_warning, load_users, stored_secret, verify_password
 from rag.web.origin_guard import OriginGuard, OriginPolicy
 from rag.web.uploads import save_uploads
 
@@ -85,15 +83,16 @@ def _own_files_folder() -> None:
 _own_files_folder()
 _background: list[asyncio.Task[None]] = []
 log = logging.getLogger("app")
-USERS_FILE = users_file()
-HOST = os.environ.get("CHAINLIT_HOST", "127.0.0.1")
-HISTORY = HistoryConfig.from_env()
+WEB = service.settings.web
+USERS_FILE = WEB.users_file
+HOST = WEB.host
+HISTORY = service.settings.history
 HISTORY_OFF = refusal(HISTORY, HOST, USERS_FILE is not None)
 KEEP_HISTORY = HISTORY.enabled and HISTORY_OFF is None
 # Other web pages open in the same browser must not reach the socket or the routes (see rag/origin_guard.py).
 web.add_middleware(
     OriginGuard,
-    policy=OriginPolicy.for_app(HOST, os.environ.get("ALLOWED_ORIGINS", "").split(",")),
+    policy=OriginPolicy.for_app(HOST, WEB.allowed_origins),
 )
 
 if USERS_FILE is not None or KEEP_HISTORY:
@@ -175,10 +174,10 @@ def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
     ]
     if cloud.available:
         widgets.append(Select(id="cloud_model", label="Cloud model", values=cloud_models, initial_index=0))
-    defaults = {TOP_K.id: service.settings.top_k}
+    defaults = {TOP_K.id: service.settings.retrieval.top_k}
     widgets += [_number_widget(n, defaults.get(n.id, n.default)) for n in (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K)]
     widgets += [
-        Select(id="mode", label="Retrieval mode", values=list(MODES), initial_value=service.settings.retrieval_mode),
+        Select(id="mode", label="Retrieval mode", values=list(MODES), initial_value=service.settings.retrieval.mode),
         TextInput(
             id="system_prompt", label="System prompt (persona, examples)", initial=DEFAULT_SYSTEM_PROMPT, multiline=True
         ),
@@ -331,7 +330,7 @@ async def _respond(message: cl.Message) -> None:
         return
     values = cl.user_session.get("values") or {}
     settings = service.settings
-    options = chat_options(values, settings.top_k, settings.retrieval_mode, settings.request_timeout)
+    options = ChatOptions.from_values(values, settings.retrieval, settings.request_timeout)
     policy = POLICIES[choice(values.get("backend"), list(_policy_choices().values()), "local")]
     exchange = await service.assistant.ask(
         question,

@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     policy = POLICIES[args.policy or args.backend or "local"]
     options = ChatOptions(
-        top_k=settings.top_k,
-        mode=settings.retrieval_mode,
+        top_k=settings.retrieval.top_k,
+        mode=settings.retrieval.mode,
         params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
     )
     try:

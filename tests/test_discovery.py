@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.chat.prompts import Prompt
+from rag.config import LocalSettings
 from rag.llm.discovery import discover_local, resolve_alias
 from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
 from tests.fault_server import FOUNDRY_MODELS, FaultServer
@@ -44,7 +45,7 @@ def test_alias_resolution_prefers_cpu_variant() -> None:
 def test_foundry_local_is_found_resolved_and_loaded_before_streaming(path_with: Path, verb: str, load_api: str) -> None:
     with FaultServer(answer="Loaded and answering.", load_api=load_api) as server:
         _fake_foundry_cli(path_with, server.port, verb)
-        backend = discover_local({"FOUNDRY_MODEL": "phi-4-mini"})
+        backend = discover_local(LocalSettings(foundry_model="phi-4-mini"))
         assert backend is not None and backend.label == "Foundry Local"
         assert backend.base_url == f"http://127.0.0.1:{server.port}/v1"
         assert backend.model == "Phi-4-mini-instruct-generic-cpu:5"
@@ -71,11 +72,11 @@ def test_foundry_local_is_found_resolved_and_loaded_before_streaming(path_with: 
 
 def test_local_base_url_wins_and_ollama_is_next(path_with: Path) -> None:
     with FaultServer() as server:
-        chosen = discover_local({"LOCAL_BASE_URL": server.url("ok"), "LOCAL_MODEL": "my-model"})
+        chosen = discover_local(LocalSettings(base_url=server.url("ok"), model="my-model"))
         assert chosen is not None and chosen.base_url == server.url("ok") and chosen.model == "my-model"
-        ollama = discover_local({"OLLAMA_BASE_URL": server.url("ok")})
+        ollama = discover_local(LocalSettings(ollama_base_url=server.url("ok")))
         assert ollama is not None and ollama.label == "Ollama" and ollama.model == "fault-model"
 
 
 def test_nothing_found_means_embedded() -> None:
-    assert discover_local({"OLLAMA_BASE_URL": "http://127.0.0.1:9/v1", "PATH": "/nonexistent"}) is None
+    assert discover_local(LocalSettings(ollama_base_url="http://127.0.0.1:9/v1")) is None

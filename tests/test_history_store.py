@@ -7,7 +7,6 @@ import sqlite3
 from pathlib import Path
 
 from rag.chat.history import (
-    HistoryConfig,
     LocalFileStore,
     answer_metadata,
     create_schema,
@@ -16,6 +15,7 @@ from rag.chat.history import (
     turns_from_steps,
 )
 from rag.chat.pipeline import Answer
+from rag.config import HistorySettings
 from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, summarize
 from rag.measure.metrics import AnswerMetrics
@@ -58,11 +58,11 @@ def test_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
 
 
 def test_history_is_refused_on_an_exposed_app_without_login() -> None:
-    on = HistoryConfig(enabled=True)
+    on = HistorySettings(enabled=True)
     assert refusal(on, "0.0.0.0", login_enabled=False) is not None
     assert refusal(on, "0.0.0.0", login_enabled=True) is None
     assert refusal(on, "127.0.0.1", login_enabled=False) is None
-    assert refusal(HistoryConfig(enabled=False), "0.0.0.0", login_enabled=False) is None
+    assert refusal(HistorySettings(enabled=False), "0.0.0.0", login_enabled=False) is None
 
 
 def _metrics(backend: str) -> AnswerMetrics:

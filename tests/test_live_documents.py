@@ -50,7 +50,7 @@ def test_uploads_never_overwrite_a_different_file(tmp_path: Path) -> None:
 def test_files_dropped_into_data_are_answerable_without_restart(tmp_path: Path, embedder) -> None:
     settings = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
     write(settings.data_dir, "start.md", "The library opens at nine.\n")
-    service = ChatService(settings, Backends(env={}))
+    service = ChatService(settings, Backends())
     service.embedder = embedder
     options = ChatOptions(top_k=3)
 

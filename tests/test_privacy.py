@@ -130,18 +130,18 @@ def test_same_value_same_placeholder_within_a_request() -> None:
     assert redactor.restore("[EMAIL_2] wrote") == "b@y.example wrote"
 
 
-def test_private_paths_ignore_letter_case_and_warn_about_typos(
-    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PRIVATE_PATHS", "finance/*, finanse/*")
+def test_private_paths_ignore_letter_case_and_warn_about_typos(tmp_path: Path, embedder: Embedder) -> None:
     data = tmp_path / "data"
+    environ = {"PRIVATE_PATHS": "finance/*, finanse/*", "DATA_DIR": str(data), "INDEX_DIR": str(tmp_path / "index")}
+    settings = Settings.from_env(environ=environ)
     write(data, "Finance/q3.md", "# Q3\n\nQuarterly revenue of the bakery rose by twelve percent.\n")
     write(data, "Private/diary.md", "# Diary\n\nThe diary worries about the bakery revenue.\n")
     write(data, "public.md", "# Opening hours\n\nThe bakery opens at seven; revenue questions go to the owner.\n")
-    settings = Settings(data_dir=data, index_dir=tmp_path / "index")
     report = ingest(settings, embedder=embedder)
     assert report.warnings == ["PRIVATE_PATHS entry 'finanse/*' matches no file"]
     assert "warning: PRIVATE_PATHS entry 'finanse/*' matches no file" in format_report(report).splitlines()
-    shareable, private = PrivacyRules.from_env().shareable(Retriever(settings, embedder).search("bakery revenue", k=5))
+    shareable, private = PrivacyRules.from_settings(settings.privacy).shareable(
+        Retriever(settings, embedder).search("bakery revenue", k=5)
+    )
     assert {h.source for h in private} == {"Finance/q3.md", "Private/diary.md"}
     assert {h.source for h in shareable} == {"public.md"}

@@ -17,13 +17,13 @@ import sqlite3
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from rag.chat.pipeline import Answer, Conversation
 from rag.chat.prompts import Turn
+from rag.config import HistorySettings
 from rag.measure.metrics import AnswerMetrics
 from rag.web.auth import is_loopback
 
@@ -60,34 +60,7 @@ CREATE INDEX IF NOT EXISTS threads_by_user ON threads ("userId");
 FILES_ROUTE = "/history/files"
 
 
-def _enabled(raw: str) -> bool:
-    return raw.strip().lower() in ("1", "true", "yes", "on")
-
-
-@dataclass(frozen=True)
-class HistoryConfig:
-    """`CHAT_HISTORY=on` keeps chats in `HISTORY_DIR` (default `history/`); off unless asked for."""
-
-    enabled: bool = False
-    directory: Path = Path("history")
-
-    @classmethod
-    def from_env(cls) -> HistoryConfig:
-        return cls(_enabled(os.environ.get("CHAT_HISTORY", "")), Path(os.environ.get("HISTORY_DIR", "history")))
-
-    @property
-    def database(self) -> Path:
-        return self.directory / "chats.db"
-
-    @property
-    def files(self) -> Path:
-        return self.directory / "files"
-
-    def database_url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.database.resolve()}"
-
-
-def refusal(config: HistoryConfig, host: str, login_enabled: bool) -> str | None:
+def refusal(config: HistorySettings, host: str, login_enabled: bool) -> str | None:
     """Why history stays off although asked for: stored chats quote private documents, and without a login
     everyone who can reach an exposed app would share one history."""
     if config.enabled and not login_enabled and not is_loopback(host):

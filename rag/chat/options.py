@@ -11,11 +11,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.chat.pipeline import ChatOptions
-from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT
-from rag.index.retrieval import MODES
-from rag.llm.generation import GenerationParams
-
 
 @dataclass(frozen=True)
 class NumberSetting:
@@ -67,27 +62,3 @@ SYSTEM_PROMPT_MAX_CHARS = 8000
 def choice(value: object, offered: Sequence[str], default: str) -> str:
     """`value` if it is one of the offered choices, else the default."""
     return value if isinstance(value, str) and value in offered else default
-
-
-def chat_options(values: Mapping[str, object], default_top_k: int, default_mode: str, timeout: float) -> ChatOptions:
-    """Validated options for the next answer, from whatever the settings panel (or a client) sent."""
-    params = GenerationParams(
-        temperature=TEMPERATURE.read(values),
-        top_p=TOP_P.read(values),
-        max_tokens=int(MAX_TOKENS.read(values)),
-        top_k=int(SAMPLER_TOP_K.read(values)) or None,
-        repeat_penalty=REPEAT_PENALTY.read(values) or None,
-        timeout=timeout,
-    )
-    prompt = values.get("system_prompt")
-    return ChatOptions(
-        top_k=int(TOP_K.read(values, default_top_k)),
-        mode=choice(values.get("mode"), list(MODES), default_mode),
-        system_prompt=prompt[:SYSTEM_PROMPT_MAX_CHARS]
-        if isinstance(prompt, str) and prompt.strip()
-        else DEFAULT_SYSTEM_PROMPT,
-        params=params,
-        private_policy=choice(values.get("private_policy"), list(PRIVATE_POLICIES.values()), "shareable"),
-        restore_redacted=values.get("restore_redacted", True) is not False,
-        latency_budget=LATENCY_BUDGET.read(values),
-    )

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from rag.chat.options import (
+    LATENCY_BUDGET,
+    MAX_TOKENS,
+    PRIVATE_POLICIES,
+    REPEAT_PENALTY,
+    SAMPLER_TOP_K,
+    SYSTEM_PROMPT_MAX_CHARS,
+    TEMPERATURE,
+    TOP_K,
+    TOP_P,
+    choice,
+)
 from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, Prompt, Turn, build_prompt, cited_numbers
 from rag.chat.routing import Policy, fallback_reason
+from rag.config import RetrievalSettings
 from rag.index.embedding import Embedder
-from rag.index.retrieval import Hit, Retriever
+from rag.index.retrieval import MODES, Hit, Retriever
 from rag.llm.backends import Backend
 from rag.llm.generation import BackendError, GenerationParams, StreamOutcome, stream_answer
 from rag.measure.metrics import AnswerMetrics, PriceTable, count_with_server, decode_rate
@@ -23,10 +35,6 @@ _LATIN = re.compile(r"[A-Za-z]")
 _LETTER = re.compile(r"[^\W\d_]")
 PROMPT_MARGIN_TOKENS = 64
 """Room left for the chat template's own tokens, which the prompt builder cannot see."""
-
-
-def relevance_floor() -> float:
-    return float(os.environ.get("RELEVANCE_FLOOR", "") or 0.25)
 
 
 def is_relevant(question: str, hits: list[Hit], floor: float) -> bool:
@@ -84,15 +92,39 @@ class Answer:
 
 @dataclass
 class ChatOptions:
-    """Per-chat choices from the settings panel (or the command line)."""
+    """Per-chat choices from the settings panel (or the command line); defaults from `rag.chat.options`."""
 
-    top_k: int = 5
+    top_k: int = int(TOP_K.default)
     mode: str = "hybrid"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     params: GenerationParams = field(default_factory=GenerationParams)
     private_policy: str = "shareable"  # in cloud mode: send only shareable passages, or "refuse" the question
     restore_redacted: bool = True  # show masked values restored in the displayed answer
     latency_budget: float | None = None  # seconds to first token before a routing policy falls back
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, object], retrieval: RetrievalSettings, timeout: float) -> ChatOptions:
+        """Validated options for the next answer, from whatever the settings panel (or a client) sent."""
+        params = GenerationParams(
+            temperature=TEMPERATURE.read(values),
+            top_p=TOP_P.read(values),
+            max_tokens=int(MAX_TOKENS.read(values)),
+            top_k=int(SAMPLER_TOP_K.read(values)) or None,
+            repeat_penalty=REPEAT_PENALTY.read(values) or None,
+            timeout=timeout,
+        )
+        prompt = values.get("system_prompt")
+        return cls(
+            top_k=int(TOP_K.read(values, retrieval.top_k)),
+            mode=choice(values.get("mode"), list(MODES), retrieval.mode),
+            system_prompt=prompt[:SYSTEM_PROMPT_MAX_CHARS]
+            if isinstance(prompt, str) and prompt.strip()
+            else DEFAULT_SYSTEM_PROMPT,
+            params=params,
+            private_policy=choice(values.get("private_policy"), list(PRIVATE_POLICIES.values()), "shareable"),
+            restore_redacted=values.get("restore_redacted", True) is not False,
+            latency_budget=LATENCY_BUDGET.read(values),
+        )
 
 
 @dataclass(frozen=True)
@@ -127,15 +159,17 @@ class Assistant:
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
-        self.prices = prices or PriceTable.load()
-        self.privacy = privacy or PrivacyRules.from_env()
+        settings = retriever.settings
+        self.prices = prices or PriceTable.load(settings.costs)
+        self.privacy = privacy or PrivacyRules.from_settings(settings.privacy)
+        self.relevance_floor = settings.retrieval.relevance_floor
 
     def retrieve(self, question: str, options: ChatOptions) -> Retrieval:
         started = time.perf_counter()
         self.retriever.refresh()
         hits = self.retriever.search(question, k=options.top_k, mode=options.mode)
         milliseconds = (time.perf_counter() - started) * 1000
-        return Retrieval(hits, is_relevant(question, hits, relevance_floor()), milliseconds)
+        return Retrieval(hits, is_relevant(question, hits, self.relevance_floor), milliseconds)
 
     def count_tokens(self, text: str) -> int:
         return self.embedder.count_many([text])[0]

@@ -30,7 +30,7 @@ class ChatService:
         self.settings = settings or Settings.from_env()
         self.build_index = build_index  # the app builds a missing index; the terminal commands say it is missing
         self.embedder = Embedder(self.settings.embed_model, self.settings.embed_device, self.settings.embed_batch_size)
-        self.backends = backends or Backends()
+        self.backends = backends or Backends(self.settings.local, self.settings.cloud)
         self._retriever: Retriever | None = None
         self._assistant: Assistant | None = None
         self._ingest_lock = threading.Lock()

@@ -80,8 +80,8 @@ class Retriever:
 
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         """The best `k` distinct passages for `question`, best first."""
-        k = k or self.settings.top_k
-        mode = mode or self.settings.retrieval_mode
+        k = k or self.settings.retrieval.top_k
+        mode = mode or self.settings.retrieval.mode
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         if not question.strip():
@@ -98,10 +98,10 @@ class Retriever:
         else:
             ranked = fuse(
                 [
-                    ([i for i, _ in dense], self.settings.dense_weight),
-                    ([i for i, _ in keyword], self.settings.bm25_weight),
+                    ([i for i, _ in dense], self.settings.retrieval.dense_weight),
+                    ([i for i, _ in keyword], self.settings.retrieval.bm25_weight),
                 ],
-                self.settings.rrf_k,
+                self.settings.retrieval.rrf_k,
             )
         return self._distinct(snapshot, ranked, k, dense_scores, bm25_scores)
 

@@ -115,7 +115,7 @@ class Ingestor:
         self.settings = settings
         self.embedder = embedder
         self.progress = progress or (lambda phase, done, total: None)
-        self.privacy = privacy or PrivacyRules.from_env()
+        self.privacy = privacy or PrivacyRules.from_settings(settings.privacy)
         self.chunker = Chunker(embedder, min(settings.chunk_tokens, embedder.max_tokens), settings.chunk_overlap_tokens)
 
     def run(self, rebuild: bool = False) -> IngestReport:

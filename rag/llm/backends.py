@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 
 import requests
 
-DEFAULT_CLOUD_MODEL = "gpt-4.1-mini"
-DEFAULT_CLOUD_BASE_URL = "https://api.openai.com/v1"
+from rag.config import DEFAULT_CLOUD_BASE_URL, CloudSettings
 
 
 @dataclass(frozen=True)
@@ -41,24 +39,19 @@ def unavailable_local(reason: str) -> Backend:
     return Backend("local", "Local model", "", "(none)", available=False, reason=reason)
 
 
-def cloud_backend(environ: dict[str, str] | None = None) -> Backend:
+def cloud_backend(cloud: CloudSettings) -> Backend:
     """OpenAI, or any OpenAI-compatible cloud via OPENAI_BASE_URL; unavailable (with the reason) without a key."""
-    env = os.environ if environ is None else environ
-    base_url = env.get("OPENAI_BASE_URL", "").strip() or DEFAULT_CLOUD_BASE_URL
-    model = env.get("CLOUD_MODEL", "").strip() or DEFAULT_CLOUD_MODEL
-    key = env.get("OPENAI_API_KEY", "").strip()
-    label = "OpenAI" if base_url == DEFAULT_CLOUD_BASE_URL else "Cloud API"
     backend = Backend(
         key="cloud",
-        label=label,
-        base_url=base_url.rstrip("/"),
-        model=model,
-        api_key=key or "missing",
+        label="OpenAI" if cloud.base_url == DEFAULT_CLOUD_BASE_URL else "Cloud API",
+        base_url=cloud.base_url,
+        model=cloud.model,
+        api_key=cloud.api_key or "missing",
         is_local=False,
-        context_tokens=int(env.get("CLOUD_CONTEXT_TOKENS", "") or 128_000),
+        context_tokens=cloud.context_tokens,
         accepts_sampler_extras=False,
     )
-    if not key:
+    if not cloud.api_key:
         return replace(backend, available=False, reason="no OPENAI_API_KEY is set (in the environment or .env)")
     return backend
 

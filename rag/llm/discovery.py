@@ -9,7 +9,6 @@ model is loaded before streaming, since Foundry Local 0.10+ drops the stream of 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -17,23 +16,23 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from rag.config import LocalSettings
 from rag.llm.backends import Backend, list_models
 
-OLLAMA_URL = "http://localhost:11434/v1"
 _URL = re.compile(r"https?://[\w.\-]+:\d+")
 
 
-def from_environment(env: dict[str, str]) -> Backend | None:
-    base_url = env.get("LOCAL_BASE_URL", "").strip().rstrip("/")
-    if not base_url:
+def configured_server(local: LocalSettings) -> Backend | None:
+    """The server named by LOCAL_BASE_URL, if any: it wins over discovery."""
+    if not local.base_url:
         return None
     backend = Backend(
         key="local",
-        label=env.get("LOCAL_LABEL", "").strip() or "Local server",
-        base_url=base_url,
-        model=env.get("LOCAL_MODEL", "").strip(),
-        api_key=env.get("LOCAL_API_KEY", "").strip() or "not-needed",
-        context_tokens=int(env.get("LOCAL_CONTEXT_TOKENS", "") or 8192),
+        label=local.label or "Local server",
+        base_url=local.base_url,
+        model=local.model,
+        api_key=local.api_key or "not-needed",
+        context_tokens=local.context_tokens or 8192,
     )
     return _with_default_model(backend)
 
@@ -89,13 +88,13 @@ def resolve_alias(alias: str, model_ids: list[str]) -> str | None:
     return containing[0] if containing else None
 
 
-def foundry_backend(env: dict[str, str]) -> Backend | None:
+def foundry_backend(local: LocalSettings) -> Backend | None:
     origin = foundry_origin()
     if origin is None:
         return None
     backend = Backend(key="local", label="Foundry Local", base_url=f"{origin}/v1", model="", foundry_origin=origin)
     models = list_models(backend)
-    wanted = env.get("FOUNDRY_MODEL", "").strip() or env.get("LOCAL_MODEL", "").strip() or "phi-4-mini"
+    wanted = local.foundry_model or local.model or "phi-4-mini"
     model = resolve_alias(wanted, models) or (models[0] if models else wanted)
     return backend.with_model(model)
 
@@ -112,21 +111,20 @@ def load_foundry_model(backend: Backend, timeout: float = 300.0) -> None:
     raise requests.HTTPError(f"Foundry Local has no load endpoint for {backend.model}")
 
 
-def ollama_backend(env: dict[str, str]) -> Backend | None:
-    probe = Backend(key="local", label="Ollama", base_url=env.get("OLLAMA_BASE_URL", OLLAMA_URL).rstrip("/"), model="")
+def ollama_backend(local: LocalSettings) -> Backend | None:
+    probe = Backend(key="local", label="Ollama", base_url=local.ollama_base_url, model="")
     try:
         if requests.get(f"{probe.base_url}/models", timeout=1.5).status_code != 200:
             return None
     except requests.RequestException:
         return None
-    return _with_default_model(probe.with_model(env.get("OLLAMA_MODEL", "").strip()))
+    return _with_default_model(probe.with_model(local.ollama_model))
 
 
-def discover_local(env: dict[str, str] | None = None) -> Backend | None:
+def discover_local(local: LocalSettings) -> Backend | None:
     """The first local server found, in the documented order; None means: start the embedded one."""
-    env = dict(os.environ) if env is None else env
-    for finder in (from_environment, foundry_backend, ollama_backend):
-        backend = finder(env)
+    for finder in (configured_server, foundry_backend, ollama_backend):
+        backend = finder(local)
         if backend is not None:
             return backend
     return None

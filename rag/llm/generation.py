@@ -13,6 +13,7 @@ import httpx
 import openai
 from openai import AsyncOpenAI
 
+from rag.chat.options import MAX_TOKENS, TEMPERATURE, TOP_P
 from rag.chat.prompts import Prompt
 from rag.llm.backends import Backend
 from rag.llm.discovery import load_foundry_model
@@ -24,9 +25,9 @@ _SECRET_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
 class GenerationParams:
     """Per-chat sampling settings; the local extras go through `extra_body` where accepted."""
 
-    temperature: float = 0.2
-    top_p: float = 0.95
-    max_tokens: int = 256
+    temperature: float = TEMPERATURE.default
+    top_p: float = TOP_P.default
+    max_tokens: int = int(MAX_TOKENS.default)
     top_k: int | None = None
     repeat_penalty: float | None = None
     timeout: float = 120.0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import replace
 
+from rag.config import CloudSettings, LocalSettings
 from rag.llm.backends import Backend, cloud_backend
 from rag.llm.discovery import discover_local
 from rag.llm.embedded_server import EmbeddedServer
@@ -14,9 +14,9 @@ from rag.llm.embedded_server import EmbeddedServer
 class Backends:
     """Resolves the local backend on first use (starting the embedded model if nothing else runs)."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.env = dict(os.environ) if env is None else env
-        self.cloud: Backend = cloud_backend(self.env)
+    def __init__(self, local: LocalSettings | None = None, cloud: CloudSettings | None = None) -> None:
+        self.settings = local or LocalSettings()
+        self.cloud: Backend = cloud_backend(cloud or CloudSettings())
         self.embedded: EmbeddedServer | None = None
         self._local: Backend | None = None
         self._lock = threading.Lock()
@@ -25,15 +25,14 @@ class Backends:
         """Blocking: may start the embedded server (seconds); call it from a worker thread in async code."""
         with self._lock:
             if self._local is None:
-                backend = discover_local(self.env) or self._start_embedded()
-                style = self.env.get("LOCAL_PROMPT_STYLE", "").strip()
+                backend = discover_local(self.settings) or self._start_embedded()
+                style = self.settings.prompt_style
                 self._local = replace(backend, prompt_style=style) if style in ("chat", "completion") else backend
             return self._local
 
     def _start_embedded(self) -> Backend:
-        context = int(self.env.get("LOCAL_CONTEXT_TOKENS", "") or 4096)
-        threads = int(self.env.get("LOCAL_THREADS", "") or 1)
-        self.embedded = EmbeddedServer(self.env.get("LOCAL_GGUF", "").strip() or None, context, threads)
+        context = self.settings.context_tokens or 4096
+        self.embedded = EmbeddedServer(self.settings.gguf or None, context, self.settings.threads)
         self.embedded.start()
         return self.embedded.backend()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -20,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from rag.config import CostSettings
 
 DEFAULT_PRICES = Path(__file__).resolve().parents[2] / "prices.toml"
 
@@ -71,12 +72,13 @@ class PriceTable:
     local_hourly_usd: float
 
     @classmethod
-    def load(cls, path: Path | None = None) -> PriceTable:
-        path = path or Path(os.environ.get("PRICES_FILE", "") or DEFAULT_PRICES)
+    def load(cls, costs: CostSettings | None = None) -> PriceTable:
+        costs = costs or CostSettings()
+        path = costs.prices_file or DEFAULT_PRICES
         raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         models = {name: Price(float(p["input"]), float(p["output"])) for name, p in raw.get("models", {}).items()}
-        hourly = os.environ.get("LOCAL_HOURLY_COST", "").strip()
-        return cls(models, float(hourly) if hourly else float(raw.get("local", {}).get("hourly_cost_usd", 0.0)))
+        hourly = costs.local_hourly_usd
+        return cls(models, hourly if hourly is not None else float(raw.get("local", {}).get("hourly_cost_usd", 0.0)))
 
     def cost(
         self, is_local: bool, model: str, prompt_tokens: int, completion_tokens: int, seconds: float

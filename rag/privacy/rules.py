@@ -8,12 +8,12 @@ passages) is passed through the redactor first.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
 from rag.chat.prompts import Prompt
+from rag.config import PrivacySettings
 from rag.index.retrieval import Hit
 from rag.privacy.redaction import Redactor
 
@@ -27,11 +27,12 @@ class PrivacyRules:
     listed: tuple[str, ...] = ()  # PRIVATE_PATHS entries as written, to warn about one that matches nothing
 
     @classmethod
-    def from_env(cls) -> PrivacyRules:
-        listed = tuple(p.strip().strip("/") for p in os.environ.get("PRIVATE_PATHS", "").split(",") if p.strip())
+    def from_settings(cls, settings: PrivacySettings) -> PrivacyRules:
+        """The rules for these settings; an invalid REDACT_PATTERNS entry is reported here, at start, not mid-answer."""
+        listed = tuple(p.strip("/") for p in settings.private_paths)
         expanded = tuple(x for p in listed for x in (p, f"{p}/*"))
-        masks = tuple(p for p in os.environ.get("REDACT_PATTERNS", "").split("||") if p.strip())
-        return cls((f"{PRIVATE_FOLDER}/*", *expanded), masks, listed)
+        Redactor.with_user_patterns(list(settings.redact_patterns))  # raises ValueError naming a bad pattern
+        return cls((f"{PRIVATE_FOLDER}/*", *expanded), settings.redact_patterns, listed)
 
     @staticmethod
     def _covers(pattern: str, source: str) -> bool:

@@ -41,11 +41,6 @@ def load_users(path: Path) -> dict[str, str]:
     return users
 
 
-def users_file() -> Path | None:
-    raw = os.environ.get("AUTH_USERS_FILE", "").strip()
-    return Path(raw) if raw else None
-
-
 def is_loopback(host: str) -> bool:
     if host in ("localhost", ""):
         return True
