@@ -141,6 +141,7 @@ def test_ask_cli_json_with_the_local_server(sample_index: Path, local_llm) -> No
     assert payload["sources"][0]["source"] == "lab-setup.md"
 
 
+@pytest.mark.slow  # a command in its own process, loading the encoder
 def test_ask_cli_never_prints_the_key(sample_index: Path, fault_server: FaultServer) -> None:
     env = {"OPENAI_API_KEY": LEAKED_KEY, "OPENAI_BASE_URL": fault_server.url("401")}
     result = run_cli("-m", "rag.ask", "--backend", "cloud", "--index", str(sample_index), QUESTION, env=env)

@@ -79,6 +79,7 @@ _DROP_ROOT_READ = (
 )
 
 
+@pytest.mark.slow  # a command in its own process, loading the encoder
 def test_summary_names_every_bad_file_and_indexes_every_good_one(messy: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     code, output = _run_ingest(messy, index)

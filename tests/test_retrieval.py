@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from rag.eval import load_questions, score
 from rag.index.bm25 import reads_as_bulgarian, tokenize
 from rag.index.retrieval import Retriever
@@ -60,6 +62,7 @@ def test_modes_return_ranked_distinct_hits(sample_retriever: Retriever) -> None:
         assert len({h.chunk.id for h in hits}) == len(hits)
 
 
+@pytest.mark.slow  # a command in its own process, loading the encoder
 def test_search_cli_json_and_stdin(sample_index: Path) -> None:
     one = run_cli("-m", "rag.search", "--index", str(sample_index), "--k", "3", "--json", "Which port does Ollama use?")
     assert one.returncode == 0, one.stderr
@@ -83,6 +86,7 @@ def test_search_cli_json_and_stdin(sample_index: Path) -> None:
     assert "greenhouse-faq.html" in readable.stdout.splitlines()[1]
 
 
+@pytest.mark.slow  # a command in its own process, loading the encoder
 def test_eval_cli_prints_every_mode(sample_index: Path) -> None:
     result = run_cli("-m", "rag.eval", "--index", str(sample_index), "--questions", str(QUESTIONS), "--json")
     assert result.returncode == 0, result.stderr

@@ -123,6 +123,7 @@ def test_app_watcher_stops_while_waiting_for_the_lock(service: ChatService, capl
     asyncio.run(scenario())
 
 
+@pytest.mark.slow  # a command in its own process, loading the encoder
 def test_watch_cli_indexes_files_added_while_the_index_was_locked(tmp_path: Path) -> None:
     data, index, errors = tmp_path / "data", tmp_path / "index", tmp_path / "stderr.txt"
     write(data, "first.md", "The first file talks about comets.\n")
