@@ -22,9 +22,10 @@ from bench.corpus import synthetic_passages
 from rag.config import Settings
 from rag.eval import load_questions
 from rag.index.bm25 import Bm25Index
+from rag.index.dense import DenseIndex
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
-from rag.index.store import ChunkRecord, FileEntry, Manifest, new_dense_index, write_snapshot
+from rag.index.store import ChunkRecord, FileEntry, Manifest, write_snapshot
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 
@@ -39,9 +40,8 @@ def build_index(folder: Path, count: int, embedder: Embedder) -> None:
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((count, embedder.dimension)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ids = np.arange(count, dtype=np.int64)
-    dense = new_dense_index(embedder.dimension)
-    dense.add_with_ids(vectors, ids)
+    dense = DenseIndex.empty(embedder.dimension)
+    dense.add(list(range(count)), vectors)
     chunks = {
         i: ChunkRecord(i, f"doc-{i // 20}.md", None, ("Synthetic",), 0, len(t), t, str(i))
         for i, t in enumerate(passages)

@@ -29,7 +29,7 @@ def _corpus(data: Path, files: int, prefix: str) -> None:
 
 def _consistent(index: Path) -> set[str]:
     snapshot = load_snapshot(index)
-    assert snapshot.dense.ntotal == len(snapshot.chunks)
+    assert len(snapshot.dense) == len(snapshot.chunks)
     manifest_ids = {i for entry in snapshot.manifest.files.values() for i in entry.chunk_ids}
     assert manifest_ids == set(snapshot.chunks)
     assert set(snapshot.bm25.ids.tolist()) == set(snapshot.chunks)

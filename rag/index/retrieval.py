@@ -72,11 +72,9 @@ class Retriever:
         return True
 
     def _dense(self, snapshot: Snapshot, question: str, depth: int) -> list[tuple[int, float]]:
-        if snapshot.dense.ntotal == 0:
+        if len(snapshot.dense) == 0:
             return []
-        query = self.embedder.encode_query(question).reshape(1, -1)
-        scores, ids = snapshot.dense.search(query, min(depth, snapshot.dense.ntotal))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return snapshot.dense.search(self.embedder.encode_query(question), depth)
 
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         """The best `k` distinct passages for `question`, best first."""

@@ -6,13 +6,12 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
-import faiss
 import numpy as np
 
 from rag.config import Settings
 from rag.index.bm25 import Bm25Index
+from rag.index.dense import DenseIndex
 from rag.index.embedding import Embedder
 from rag.index.store import (
     FORMAT_VERSION,
@@ -23,7 +22,6 @@ from rag.index.store import (
     Snapshot,
     ingest_lock,
     load_snapshot,
-    new_dense_index,
     remove_stale,
     write_snapshot,
 )
@@ -258,20 +256,18 @@ class Ingestor:
 
     def _assemble(
         self, snapshot: Snapshot | None, manifest: Manifest, pending: list[_Pending]
-    ) -> tuple[dict[int, ChunkRecord], faiss.Index, int]:
+    ) -> tuple[dict[int, ChunkRecord], DenseIndex, int]:
         """Old chunks still referenced, plus new ones; only text never embedded before is encoded."""
         live_ids = {i for entry in manifest.files.values() for i in entry.chunk_ids}
         chunks: dict[int, ChunkRecord] = {}
-        dense = new_dense_index(self.embedder.dimension)
+        dense = DenseIndex.empty(self.embedder.dimension)
         known: dict[str, np.ndarray] = {}
         if snapshot is not None:
             chunks = {i: record for i, record in snapshot.chunks.items() if i in live_ids}
-            dense = cast(faiss.IndexIDMap2, faiss.clone_index(snapshot.dense))
-            stale = np.array([i for i in snapshot.chunks if i not in live_ids], dtype=np.int64)
+            dense = snapshot.dense.copy()
             if pending:
                 known = snapshot.vectors_by_hash()
-            if len(stale):
-                dense.remove_ids(stale)  # type: ignore[arg-type]  # the wrapper also takes an array of ids
+            dense.remove(i for i in snapshot.chunks if i not in live_ids)
         new_records = [record for item in pending for record in item.records]
         to_embed: dict[str, str] = {}
         for item in pending:
@@ -280,8 +276,7 @@ class Ingestor:
                     to_embed.setdefault(record.embed_hash, chunk_text)
         known.update(self._encode(to_embed))
         if new_records:
-            vectors = np.vstack([known[r.embed_hash] for r in new_records]).astype(np.float32)
-            dense.add_with_ids(vectors, np.array([r.id for r in new_records], dtype=np.int64))
+            dense.add([r.id for r in new_records], np.vstack([known[r.embed_hash] for r in new_records]))
             chunks.update({r.id: r for r in new_records})
         return chunks, dense, len(to_embed)
 

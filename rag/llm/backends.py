@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import requests
@@ -24,7 +25,8 @@ class Backend:
     accepts_sampler_extras: bool = True  # top_k / repeat_penalty through extra_body
     available: bool = True
     reason: str | None = None  # why it is unavailable
-    foundry_origin: str | None = None  # Foundry Local: load the model through this service before streaming
+    # Vendor preparation before each answer (Foundry Local: load the model, or its stream is dropped)
+    prepare: Callable[[Backend], None] | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         where = "on this machine" if self.is_local else "in the cloud"

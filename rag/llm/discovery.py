@@ -92,7 +92,7 @@ def foundry_backend(local: LocalSettings) -> Backend | None:
     origin = foundry_origin()
     if origin is None:
         return None
-    backend = Backend(key="local", label="Foundry Local", base_url=f"{origin}/v1", model="", foundry_origin=origin)
+    backend = Backend(key="local", label="Foundry Local", base_url=f"{origin}/v1", model="", prepare=load_foundry_model)
     models = list_models(backend)
     wanted = local.foundry_model or local.model or "phi-4-mini"
     model = resolve_alias(wanted, models) or (models[0] if models else wanted)
@@ -101,10 +101,10 @@ def foundry_backend(local: LocalSettings) -> Backend | None:
 
 def load_foundry_model(backend: Backend, timeout: float = 300.0) -> None:
     """Ask Foundry Local to load the model (new API first, then the 0.x one); raises on failure."""
-    assert backend.foundry_origin is not None
+    origin = _origin(backend.base_url)
     name = quote(backend.model, safe="")
     for path in (f"/models/load/{name}", f"/openai/load/{name}?ttl=3600"):
-        response = requests.get(f"{backend.foundry_origin}{path}", timeout=timeout)
+        response = requests.get(f"{origin}{path}", timeout=timeout)
         if response.status_code != 404:
             response.raise_for_status()
             return

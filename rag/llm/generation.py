@@ -16,7 +16,6 @@ from openai import AsyncOpenAI
 from rag.chat.options import MAX_TOKENS, TEMPERATURE, TOP_P
 from rag.chat.prompts import Prompt
 from rag.llm.backends import Backend
-from rag.llm.discovery import load_foundry_model
 
 _SECRET_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
 
@@ -209,8 +208,8 @@ async def stream_answer(
         return
     client = client_for(backend)
     try:
-        if backend.foundry_origin:
-            await asyncio.to_thread(load_foundry_model, backend)
+        if backend.prepare is not None:
+            await asyncio.to_thread(backend.prepare, backend)
         if prompt.lead:
             outcome.text = prompt.lead
             yield prompt.lead
