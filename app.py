@@ -33,18 +33,7 @@ from rag.chat.history import (
     create_schema,
     refusal,
 )
-from rag.chat.options import (
-    LATENCY_BUDGET,
-    MAX_TOKENS,
-    PRIVATE_POLICIES,
-    REPEAT_PENALTY,
-    SAMPLER_TOP_K,
-    TEMPERATURE,
-    TOP_K,
-    TOP_P,
-    NumberSetting,
-    choice,
-)
+from rag.chat.options import Field, choice, configured_first, policy_choices, settings_panel
 from rag.chat.pipeline import Answer, ChatOptions, Conversation, Reply, Retrieval
 from rag.chat.presentation import (
     answer_block,
@@ -54,10 +43,8 @@ from rag.chat.presentation import (
     upload_summary,
     welcome,
 )
-from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
-from rag.index.retrieval import MODES
 from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
 from rag.measure.metrics import to_csv
@@ -160,71 +147,35 @@ async def shutdown() -> None:
     service.backends.close()
 
 
-def _settings_widgets(local_models: list[str], cloud_models: list[str]) -> list:
-    """The settings panel, from the one table of defaults and ranges the server also validates against."""
-    cloud = service.backends.cloud
-    widgets: list[InputWidget] = [
-        Select(
-            id="backend",
-            label="Answer with" if cloud.available else f"Answer with (cloud unavailable: {cloud.reason})",
-            items=_policy_choices(),
-            initial_value="local",
-        ),
-        Select(id="local_model", label="Local model", values=local_models or ["(none)"], initial_index=0),
-    ]
-    if cloud.available:
-        widgets.append(Select(id="cloud_model", label="Cloud model", values=cloud_models, initial_index=0))
-    defaults = {TOP_K.id: service.settings.retrieval.top_k}
-    widgets += [_number_widget(n, defaults.get(n.id, n.default)) for n in (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K)]
-    widgets += [
-        Select(id="mode", label="Retrieval mode", values=list(MODES), initial_value=service.settings.retrieval.mode),
-        TextInput(
-            id="system_prompt", label="System prompt (persona, examples)", initial=DEFAULT_SYSTEM_PROMPT, multiline=True
-        ),
-        Select(
-            id="private_policy",
-            label="Local-only documents (data/private) when asking the cloud",
-            items=PRIVATE_POLICIES,
-            initial_value="shareable",
-        ),
-        Switch(id="restore_redacted", label="Show masked personal data restored in cloud answers", initial=True),
-    ]
-    return widgets + [_number_widget(n, n.default) for n in (LATENCY_BUDGET, SAMPLER_TOP_K, REPEAT_PENALTY)]
-
-
-def _number_widget(setting: NumberSetting, initial: float) -> Slider | NumberInput:
-    if not setting.slider:
-        return NumberInput(id=setting.id, label=setting.label, initial=initial)
-    return Slider(
-        id=setting.id, label=setting.label, initial=initial, min=setting.low, max=setting.high, step=setting.step
-    )
-
-
-def _policy_choices() -> dict[str, str]:
-    available = service.backends.cloud.available
-    return {p.label.capitalize(): p.key for p in POLICIES.values() if available or p.key == "local"}
-
-
-def _configured_first(configured: str | None, offered: list[str]) -> list[str]:
-    """The configured model is the default choice, even when the server does not list it."""
-    return ([configured] if configured else []) + [m for m in offered if m != configured]
+def _widget(field: Field) -> InputWidget:
+    """A settings field drawn with Chainlit's widgets."""
+    if field.number is not None:
+        n = field.number
+        initial = float(field.initial)  # type: ignore[arg-type]
+        if field.kind == "number":
+            return NumberInput(id=field.id, label=field.label, initial=initial)
+        return Slider(id=field.id, label=field.label, initial=initial, min=n.low, max=n.high, step=n.step)
+    if field.kind == "select":
+        return Select(id=field.id, label=field.label, items=field.choices or {}, initial_value=str(field.initial))
+    if field.kind == "switch":
+        return Switch(id=field.id, label=field.label, initial=bool(field.initial))
+    return TextInput(id=field.id, label=field.label, initial=str(field.initial), multiline=True)
 
 
 async def _send_settings(saved: dict) -> None:
     """Offer the models the servers list now, preselecting what this chat used before (if anything)."""
-    local = await asyncio.to_thread(service.local_backend)
+    local, cloud = await asyncio.to_thread(service.local_backend), service.backends.cloud
     local_models, cloud_models = await asyncio.gather(
-        asyncio.to_thread(service.models, local), asyncio.to_thread(service.models, service.backends.cloud)
+        asyncio.to_thread(service.models, local), asyncio.to_thread(service.models, cloud)
     )
-    local_models = _configured_first(local.model if local.available else None, local_models)
-    cloud_models = _configured_first(service.backends.cloud.model, cloud_models)
-    cl.user_session.set("offered_models", {"local": local_models, "cloud": cloud_models})
-    widgets = _settings_widgets(local_models, cloud_models)
-    for widget in widgets:
-        offered = widget.id in saved and (not isinstance(widget, Select) or saved[widget.id] in widget.items.values())
-        if offered:
-            widget.initial = saved[widget.id]
-    cl.user_session.set("values", await cl.ChatSettings(widgets).send())
+    offered = {
+        "local": configured_first(local.model if local.available else None, local_models),
+        "cloud": configured_first(cloud.model, cloud_models),
+    }
+    cl.user_session.set("offered_models", offered)
+    unavailable = None if cloud.available else cloud.reason or "unavailable"
+    fields = settings_panel(unavailable, offered, service.settings.retrieval, saved)
+    cl.user_session.set("values", await cl.ChatSettings([_widget(f) for f in fields]).send())
 
 
 @cl.on_chat_start
@@ -331,7 +282,8 @@ async def _respond(message: cl.Message) -> None:
     values = cl.user_session.get("values") or {}
     settings = service.settings
     options = ChatOptions.from_values(values, settings.retrieval, settings.request_timeout)
-    policy = POLICIES[choice(values.get("backend"), list(_policy_choices().values()), "local")]
+    offered = list(policy_choices(service.backends.cloud.available).values())
+    policy = POLICIES[choice(values.get("backend"), offered, "local")]
     exchange = await service.assistant.ask(
         question,
         _conversation(),

@@ -11,6 +11,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT
+from rag.chat.routing import POLICIES
+from rag.config import RetrievalSettings
+from rag.index.retrieval import MODES
+
 
 @dataclass(frozen=True)
 class NumberSetting:
@@ -62,3 +67,63 @@ SYSTEM_PROMPT_MAX_CHARS = 8000
 def choice(value: object, offered: Sequence[str], default: str) -> str:
     """`value` if it is one of the offered choices, else the default."""
     return value if isinstance(value, str) and value in offered else default
+
+
+@dataclass
+class Field:
+    """One control of the settings panel, independent of the UI toolkit that draws it."""
+
+    kind: str  # "select", "slider", "number", "text" or "switch"
+    id: str
+    label: str
+    initial: object
+    choices: dict[str, str] | None = None  # select: label -> value
+    number: NumberSetting | None = None
+
+
+def policy_choices(cloud_available: bool) -> dict[str, str]:
+    """Routing policies offered: all of them with a cloud backend, "local only" without one."""
+    return {p.label.capitalize(): p.key for p in POLICIES.values() if cloud_available or p.key == "local"}
+
+
+def configured_first(configured: str | None, offered: list[str]) -> list[str]:
+    """The configured model is the default choice, even when the server does not list it."""
+    return ([configured] if configured else []) + [m for m in offered if m != configured]
+
+
+def settings_panel(
+    cloud_unavailable: str | None,
+    models: Mapping[str, list[str]],
+    retrieval: RetrievalSettings,
+    saved: Mapping[str, object],
+) -> list[Field]:
+    """The panel for one chat, with the values it had before (if any, and if still offered) preselected."""
+    backend_label = "Answer with" + (f" (cloud unavailable: {cloud_unavailable})" if cloud_unavailable else "")
+    fields = [
+        Field("select", "backend", backend_label, "local", policy_choices(cloud_unavailable is None)),
+        _model_field("local_model", "Local model", models.get("local") or ["(none)"]),
+    ]
+    if cloud_unavailable is None:
+        fields.append(_model_field("cloud_model", "Cloud model", models.get("cloud") or []))
+    top_k = {TOP_K.id: float(retrieval.top_k)}
+    fields += [_number_field(n, top_k.get(n.id, n.default)) for n in (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K)]
+    fields += [
+        Field("select", "mode", "Retrieval mode", retrieval.mode, {mode: mode for mode in MODES}),
+        Field("text", "system_prompt", "System prompt (persona, examples)", DEFAULT_SYSTEM_PROMPT),
+        Field("select", "private_policy", "Local-only documents (data/private) when asking the cloud", "shareable",
+              PRIVATE_POLICIES),
+        Field("switch", "restore_redacted", "Show masked personal data restored in cloud answers", True),
+    ]  # fmt: skip
+    fields += [_number_field(n, n.default) for n in (LATENCY_BUDGET, SAMPLER_TOP_K, REPEAT_PENALTY)]
+    for field in fields:
+        if field.id in saved and (field.choices is None or saved[field.id] in field.choices.values()):
+            field.initial = saved[field.id]
+    return fields
+
+
+def _model_field(id: str, label: str, models: list[str]) -> Field:
+    return Field("select", id, label, models[0] if models else "", {m: m for m in models})
+
+
+def _number_field(setting: NumberSetting, initial: float) -> Field:
+    return Field("slider" if setting.slider else "number", setting.id, setting.label, initial, number=setting)
