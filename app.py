@@ -258,9 +258,9 @@ def _backend_for(values: dict) -> Callable[[str], Backend]:
     return lambda key: service.backend(key, choice(values.get(f"{key}_model"), offered.get(key, []), ""))
 
 
-async def _show_retrieval(question: str, retrieval: Retrieval) -> None:
+async def _show_retrieval(retrieval: Retrieval) -> None:
     async with cl.Step(name="Retrieval", type="retrieval") as step:
-        step.input = question
+        step.input = retrieval.query
         step.output = retrieval_summary(retrieval.hits, retrieval.milliseconds)
 
 
@@ -291,7 +291,7 @@ async def _respond(message: cl.Message) -> None:
         policy,
         _backend_for(values),
         deliver=lambda reply: _deliver(reply, message.id),
-        shown=lambda retrieval: _show_retrieval(question, retrieval),
+        shown=_show_retrieval,
     )
     if exchange.note:
         await cl.Message(content=f"_{exchange.note}_").send()

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from rag.chat.followup import search_query
 from rag.chat.options import (
     LATENCY_BUDGET,
     MAX_TOKENS,
@@ -58,6 +59,7 @@ class Retrieval:
     hits: list[Hit]
     relevant: bool
     milliseconds: float
+    query: str = ""  # what was searched: the question, or a follow-up with the previous question's words
 
 
 @dataclass
@@ -164,12 +166,14 @@ class Assistant:
         self.privacy = privacy or PrivacyRules.from_settings(settings.privacy)
         self.relevance_floor = settings.retrieval.relevance_floor
 
-    def retrieve(self, question: str, options: ChatOptions) -> Retrieval:
+    def retrieve(self, question: str, options: ChatOptions, turns: list[Turn] | None = None) -> Retrieval:
+        """The passages for a question; a follow-up is searched with the previous question's words."""
         started = time.perf_counter()
         self.retriever.refresh()
-        hits = self.retriever.search(question, k=options.top_k, mode=options.mode)
+        query = search_query(question, turns or [])
+        hits = self.retriever.search(query, k=options.top_k, mode=options.mode)
         milliseconds = (time.perf_counter() - started) * 1000
-        return Retrieval(hits, is_relevant(question, hits, self.relevance_floor), milliseconds)
+        return Retrieval(hits, is_relevant(query, hits, self.relevance_floor), milliseconds, query)
 
     def count_tokens(self, text: str) -> int:
         return self.embedder.count_many([text])[0]
@@ -305,7 +309,7 @@ class Assistant:
         called off the event loop); `deliver(reply)` iterates each reply (the app streams it into a message,
         the terminal collects it); `shown(retrieval)` lets the caller show what was found before any answer.
         """
-        retrieval = await asyncio.to_thread(self.retrieve, question, options)
+        retrieval = await asyncio.to_thread(self.retrieve, question, options, conversation.turns)
         if shown is not None:
             await shown(retrieval)
         if not retrieval.relevant:

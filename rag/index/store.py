@@ -139,6 +139,16 @@ def load_snapshot(index_dir: Path, attempts: int = 3) -> Snapshot:
     raise AssertionError("unreachable")
 
 
+def current_manifest(index_dir: Path) -> tuple[str, Manifest] | None:
+    """The live generation's name and manifest alone (no vectors loaded), or None without a readable one."""
+    generation = current_generation(index_dir)
+    try:
+        text = (index_dir / generation / "manifest.json").read_text(encoding="utf-8") if generation else None
+        return (generation, Manifest.from_json(text)) if generation and text else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _load_generation(folder: Path, generation: str) -> Snapshot:
     manifest = Manifest.from_json((folder / "manifest.json").read_text(encoding="utf-8"))
     with open(folder / "chunks.jsonl", encoding="utf-8") as lines:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +20,7 @@ from rag.index.store import (
     IndexMissing,
     Manifest,
     Snapshot,
+    current_manifest,
     ingest_lock,
     load_snapshot,
     remove_stale,
@@ -73,6 +74,7 @@ def _embed_hash(text: str) -> str:
 def chunking_settings(settings: Settings, embedder: Embedder) -> dict[str, int]:
     """Everything that shapes chunks; a change means every file must be chunked again."""
     return {
+        "requested_tokens": settings.chunk_tokens,
         "chunk_tokens": min(settings.chunk_tokens, embedder.max_tokens),
         "overlap_tokens": settings.chunk_overlap_tokens,
         "chunker_version": CHUNKER_VERSION,
@@ -137,10 +139,7 @@ class Ingestor:
         found = scan(self.settings.data_dir, self.settings.index_dir)
         report.skipped.extend(found.skipped)
         report.notes.extend(found.notes)
-        report.warnings.extend(
-            f"PRIVATE_PATHS entry '{entry}' matches no file"
-            for entry in self.privacy.unmatched(c.relative for c in found.candidates)
-        )
+        report.warnings.extend(_unmatched_warnings(self.privacy, (c.relative for c in found.candidates)))
         pending: list[_Pending] = []
         changed = snapshot is None
         for done, candidate in enumerate(found.candidates):
@@ -186,12 +185,7 @@ class Ingestor:
         self, candidate: Candidate, previous: FileEntry | None, manifest: Manifest
     ) -> tuple[FileEntry | None, list[ChunkRecord], str]:
         """Decide what to do with one file: keep, skip (with a reason), or read and chunk it."""
-        if (
-            previous is not None
-            and previous.size == candidate.size
-            and previous.mtime_ns == candidate.mtime_ns
-            and previous.loader_version == LOADER_VERSION
-        ):
+        if _same_file(previous, candidate):
             return previous, [], "unchanged"
         limit = int(self.settings.max_file_mb * 1024 * 1024)
         if candidate.size > limit:
@@ -319,6 +313,61 @@ def ingest(
     embedder: Embedder | None = None,
     privacy: PrivacyRules | None = None,
 ) -> IngestReport:
-    """Run one ingestion with the configured embedding model (and PRIVATE_PATHS, to warn about typos)."""
+    """Run one ingestion with the configured embedding model (and PRIVATE_PATHS, to warn about typos).
+
+    When nothing changed, that is decided from the manifest and the files' sizes and times alone:
+    the encoder is not loaded (nor torch imported) for a run that writes nothing.
+    """
+    started = time.perf_counter()
+    rules = privacy or PrivacyRules.from_settings(settings.privacy)
+    model = embedder.name if embedder is not None else settings.embed_model
+    quick = None if rebuild else nothing_changed(settings, rules, model)
+    if quick is not None:
+        quick.seconds = time.perf_counter() - started
+        return quick
     embedder = embedder or Embedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
-    return Ingestor(settings, embedder, progress, privacy).run(rebuild)
+    return Ingestor(settings, embedder, progress, rules).run(rebuild)
+
+
+def nothing_changed(settings: Settings, privacy: PrivacyRules, embed_model: str) -> IngestReport | None:
+    """The report of a run that would change nothing, or None when a real run is needed.
+
+    Same model and chunking settings, the same files with the same sizes and modification times, and
+    no file gone: exactly the cases in which a full run would read nothing and write nothing.
+    """
+    live = current_manifest(settings.index_dir)
+    if live is None:
+        return None
+    generation, manifest = live
+    chunking = manifest.chunking
+    same_settings = (
+        manifest.format_version == FORMAT_VERSION
+        and manifest.embed_model == embed_model
+        and chunking.get("requested_tokens") == settings.chunk_tokens
+        and chunking.get("overlap_tokens") == settings.chunk_overlap_tokens
+        and chunking.get("chunker_version") == CHUNKER_VERSION
+    )
+    found = scan(settings.data_dir, settings.index_dir)
+    files = manifest.files
+    unchanged = [c for c in found.candidates if _same_file(files.get(c.relative), c)]
+    if not same_settings or len(unchanged) != len(found.candidates) or len(files) != len(found.candidates):
+        return None
+    report = IngestReport(generation=generation, unchanged=[c.relative for c in unchanged])
+    report.skipped = found.skipped + [(path, entry.skipped) for path, entry in files.items() if entry.skipped]
+    report.notes = found.notes + _duplicate_notes(manifest)
+    report.warnings = _unmatched_warnings(privacy, files)
+    report.chunks = sum(len(entry.chunk_ids) for entry in files.values())
+    return report
+
+
+def _same_file(previous: FileEntry | None, candidate: Candidate) -> bool:
+    return (
+        previous is not None
+        and previous.size == candidate.size
+        and previous.mtime_ns == candidate.mtime_ns
+        and previous.loader_version == LOADER_VERSION
+    )
+
+
+def _unmatched_warnings(privacy: PrivacyRules, sources: Iterable[str]) -> list[str]:
+    return [f"PRIVATE_PATHS entry '{entry}' matches no file" for entry in privacy.unmatched(sources)]
