@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.config import Settings
+from rag.index.boilerplate import boilerplate_factor
 from rag.index.embedding import Embedder
 from rag.index.store import ChunkRecord, Snapshot, current_generation, load_snapshot
 
@@ -24,6 +25,7 @@ class Hit:
     dense_score: float | None = None
     bm25_score: float | None = None
     duplicates: list[str] = field(default_factory=list)
+    passage: str = ""  # the chunk with some of its neighbours' text around it: what is shown and sent
 
     @property
     def source(self) -> str:
@@ -35,7 +37,7 @@ class Hit:
 
     @property
     def text(self) -> str:
-        return self.chunk.text
+        return self.passage or self.chunk.text
 
     def to_json(self) -> dict[str, object]:
         return {"source": self.source, "page": self.page, "text": self.text, "score": round(self.score, 6)}
@@ -52,6 +54,49 @@ def fuse(rankings: list[tuple[list[int], float]], rrf_k: int) -> list[tuple[int,
         for rank, chunk_id in enumerate(ranking, start=1):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
     return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def window(snapshot: Snapshot, chunk: ChunkRecord, around: int) -> str:
+    """The chunk with up to `around` characters of the text before and after it in its file.
+
+    Small chunks match a question precisely; the answer often sits a sentence before or after, or
+    across a page break, so the passage shown and sent reaches into the neighbouring chunks (which
+    share their overlap with this one: offsets on the same page say where the new text starts).
+    """
+    if around <= 0:
+        return chunk.text
+    before = snapshot.chunks.get(chunk.id - 1)
+    after = snapshot.chunks.get(chunk.id + 1)
+    head = tail = ""
+    if before is not None and before.source == chunk.source:
+        own = before.page == chunk.page and before.start <= chunk.start
+        head = _trim_start(before.text[: chunk.start - before.start] if own else before.text + "\n", around)
+    if after is not None and after.source == chunk.source:
+        own = after.page == chunk.page and after.start <= chunk.end
+        tail = _trim_end(after.text[max(0, chunk.end - after.start) :] if own else "\n" + after.text, around)
+    return head + chunk.text + tail
+
+
+def _trim_start(text: str, limit: int) -> str:
+    """The last `limit` characters, starting at a word."""
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    return cut[cut.find(" ") + 1 :] if " " in cut else cut
+
+
+def _trim_end(text: str, limit: int) -> str:
+    """The first `limit` characters, ending at a word."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return cut[: cut.rfind(" ")] if " " in cut else cut
+
+
+def demoted(snapshot: Snapshot, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The ranking with tables of contents and index pages pushed down (see `boilerplate`)."""
+    scored = [(i, s * boilerplate_factor(snapshot.chunks[i].text)) for i, s in ranked if i in snapshot.chunks]
+    return sorted(scored, key=lambda item: -item[1])
 
 
 class Retriever:
@@ -101,11 +146,17 @@ class Retriever:
                 ],
                 self.settings.retrieval.rrf_k,
             )
-        return self._distinct(snapshot, ranked, k, dense_scores, bm25_scores)
+        around = self.settings.retrieval.passage_window
+        return self._distinct(snapshot, demoted(snapshot, ranked), k, dense_scores, bm25_scores, around)
 
     @staticmethod
     def _distinct(
-        snapshot: Snapshot, ranked: list[tuple[int, float]], k: int, dense: dict[int, float], bm25: dict[int, float]
+        snapshot: Snapshot,
+        ranked: list[tuple[int, float]],
+        k: int,
+        dense: dict[int, float],
+        bm25: dict[int, float],
+        around: int,
     ) -> list[Hit]:
         """Collapse chunks with the same text (copies of a file) into one hit that lists the other files."""
         hits: list[Hit] = []
@@ -122,7 +173,7 @@ class Retriever:
                 continue
             if len(hits) == k:
                 continue
-            hit = Hit(chunk, score, dense.get(chunk_id), bm25.get(chunk_id))
+            hit = Hit(chunk, score, dense.get(chunk_id), bm25.get(chunk_id), passage=window(snapshot, chunk, around))
             by_text[key] = hit
             hits.append(hit)
         return hits
