@@ -25,7 +25,7 @@ ENV_FILE = "RAG_ENV_FILE"
 VARIABLES = (
     "DATA_DIR", "INDEX_DIR", "EMBED_MODEL", "EMBED_DEVICE", "EMBED_BATCH_SIZE", "CHUNK_TOKENS",
     "CHUNK_OVERLAP_TOKENS", "MAX_FILE_MB", "REQUEST_TIMEOUT", "RETRIEVAL_MODE", "TOP_K", "DENSE_WEIGHT",
-    "BM25_WEIGHT", "RRF_K", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
+    "BM25_WEIGHT", "RRF_K", "FUSION", "DENSE_WEIGHT_OTHER_SCRIPTS", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
     "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "FOUNDRY_MODEL",
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "CHAINLIT_HOST",
@@ -71,6 +71,8 @@ class RetrievalSettings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     rrf_k: int = 60
+    fusion: str = "rrf"  # "rrf" (reciprocal rank fusion) or "score" (scaled scores, weighted)
+    dense_weight_other_scripts: float = 0.25  # dense weight for Cyrillic and other non-Latin questions
     relevance_floor: float = 0.25  # below this dense similarity the app declines to answer
     passage_window: int = 300  # characters of the neighbouring text shown and sent on each side of a chunk
 
@@ -180,6 +182,8 @@ class Settings:
             dense_weight=read.number("DENSE_WEIGHT", 1.0),
             bm25_weight=read.number("BM25_WEIGHT", 1.0),
             rrf_k=read.whole("RRF_K", 60),
+            fusion=read.text("FUSION", "rrf"),
+            dense_weight_other_scripts=read.number("DENSE_WEIGHT_OTHER_SCRIPTS", 0.25),
             relevance_floor=read.number("RELEVANCE_FLOOR", 0.25),
             passage_window=read.whole("PASSAGE_WINDOW", 300),
         )

@@ -98,3 +98,23 @@ def test_eval_cli_prints_every_mode(sample_index: Path) -> None:
 def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("-m", "rag.search", "--index", str(tmp_path / "nothing"), "--json", "hello")
     assert result.returncode == 2 and "run `python -m ingest` first" in result.stderr
+
+
+def test_score_fusion_keeps_margins_that_rank_fusion_loses() -> None:
+    from rag.index.retrieval import fuse, fuse_scores
+
+    dense = [(1, 0.70), (2, 0.69)]  # a near tie: the encoder cannot tell them apart
+    keyword = [(2, 9.0), (1, 1.0)]  # a clear keyword winner
+    by_rank = fuse([([i for i, _ in dense], 1.0), ([i for i, _ in keyword], 1.0)], 60)
+    assert by_rank[0][1] == by_rank[1][1], "rank fusion calls it a tie"
+    assert [i for i, _ in fuse_scores([(dense, 1.0), (keyword, 1.0)])] == [2, 1]
+
+
+@pytest.mark.parametrize(
+    ("question", "latin"),
+    [("Which port does Ollama use?", True), ("Какой порт у Ollama?", False), ("Кога е отворена библиотеката?", False)],
+)
+def test_questions_in_other_scripts_lean_on_keywords(question: str, latin: bool) -> None:
+    from rag.index.retrieval import mostly_latin
+
+    assert mostly_latin(question) is latin

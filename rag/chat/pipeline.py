@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,15 +24,13 @@ from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, Prompt, Turn, build_prompt, 
 from rag.chat.routing import Policy, fallback_reason
 from rag.config import RetrievalSettings
 from rag.index.embedding import Embedder
-from rag.index.retrieval import MODES, Hit, Retriever
+from rag.index.retrieval import MODES, Hit, Retriever, mostly_latin
 from rag.llm.backends import Backend
 from rag.llm.generation import BackendError, GenerationParams, StreamOutcome, stream_answer
 from rag.measure.metrics import AnswerMetrics, PriceTable, count_with_server, decode_rate
 from rag.privacy.redaction import Redactor
 from rag.privacy.rules import Egress, PrivacyRules, redact_prompt
 
-_LATIN = re.compile(r"[A-Za-z]")
-_LETTER = re.compile(r"[^\W\d_]")
 PROMPT_MARGIN_TOKENS = 64
 """Room left for the chat template's own tokens, which the prompt builder cannot see."""
 
@@ -47,9 +44,7 @@ def is_relevant(question: str, hits: list[Hit], floor: float) -> bool:
     """
     if not hits:
         return False
-    letters = _LETTER.findall(question)
-    latin = sum(1 for c in letters if _LATIN.match(c))
-    if letters and latin / len(letters) >= 0.5:
+    if mostly_latin(question):
         return max((h.dense_score or 0.0) for h in hits) >= floor or all(h.dense_score is None for h in hits)
     return any(h.bm25_score for h in hits)
 

@@ -14,6 +14,8 @@ from rag.index.store import ChunkRecord, Snapshot, current_generation, load_snap
 
 MODES = ("hybrid", "dense", "bm25")
 _SPACE = re.compile(r"\s+")
+_LATIN = re.compile(r"[A-Za-z]")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass
@@ -54,6 +56,32 @@ def fuse(rankings: list[tuple[list[int], float]], rrf_k: int) -> list[tuple[int,
         for rank, chunk_id in enumerate(ranking, start=1):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
     return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def fuse_scores(legs: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[int, float]]:
+    """Score-aware fusion: each leg's scores scaled to [0, 1] over its candidates, then a weighted sum.
+
+    Rank fusion treats a near-tie in one leg like a clear win: two passages a hair apart in dense
+    similarity get the same credit as two far apart in BM25. Scaled scores keep the margins, so a leg
+    that cannot tell the candidates apart moves the ranking little and a decisive leg decides.
+    """
+    scores: dict[int, float] = {}
+    for ranked, weight in legs:
+        if not ranked or weight <= 0:
+            continue
+        values = [score for _, score in ranked]
+        low, high = min(values), max(values)
+        spread = high - low
+        for chunk_id, score in ranked:
+            scaled = (score - low) / spread if spread > 0 else 1.0
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight * scaled
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def mostly_latin(text: str) -> bool:
+    """Whether a question is written mostly in Latin letters (the bundled encoder reads only English)."""
+    letters = _LETTER.findall(text)
+    return not letters or sum(1 for c in letters if _LATIN.match(c)) / len(letters) >= 0.5
 
 
 def window(snapshot: Snapshot, chunk: ChunkRecord, around: int) -> str:
@@ -139,15 +167,19 @@ class Retriever:
         elif mode == "bm25":
             ranked = keyword
         else:
-            ranked = fuse(
-                [
-                    ([i for i, _ in dense], self.settings.retrieval.dense_weight),
-                    ([i for i, _ in keyword], self.settings.retrieval.bm25_weight),
-                ],
-                self.settings.retrieval.rrf_k,
-            )
+            ranked = self._fused(question, dense, keyword)
         around = self.settings.retrieval.passage_window
         return self._distinct(snapshot, demoted(snapshot, ranked), k, dense_scores, bm25_scores, around)
+
+    def _fused(
+        self, question: str, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]
+    ) -> list[tuple[int, float]]:
+        """Hybrid ranking; for a question not in Latin script the dense leg counts less (DENSE_WEIGHT_OTHER_SCRIPTS)."""
+        settings = self.settings.retrieval
+        dense_weight = settings.dense_weight if mostly_latin(question) else settings.dense_weight_other_scripts
+        if settings.fusion == "rrf":
+            return fuse([([i for i, _ in dense], dense_weight), ([i for i, _ in keyword], settings.bm25_weight)], settings.rrf_k)
+        return fuse_scores([(dense, dense_weight), (keyword, settings.bm25_weight)])
 
     @staticmethod
     def _distinct(
