@@ -59,22 +59,20 @@ def fuse(rankings: list[tuple[list[int], float]], rrf_k: int) -> list[tuple[int,
 
 
 def fuse_scores(legs: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[int, float]]:
-    """Score-aware fusion: each leg's scores scaled to [0, 1] over its candidates, then a weighted sum.
+    """Score-aware fusion: each leg's scores divided by its best one, then a weighted sum.
 
-    Rank fusion treats a near-tie in one leg like a clear win: two passages a hair apart in dense
-    similarity get the same credit as two far apart in BM25. Scaled scores keep the margins, so a leg
-    that cannot tell the candidates apart moves the ranking little and a decisive leg decides.
+    Rank fusion treats a near tie in one leg like a clear win: two passages a hair apart in dense
+    similarity get the same credit as two far apart in BM25. Scores relative to the leg's best keep
+    the margins (stretching them to a min-max range would not), so a leg that cannot tell the
+    candidates apart moves the ranking little and a decisive leg decides.
     """
     scores: dict[int, float] = {}
     for ranked, weight in legs:
-        if not ranked or weight <= 0:
+        best = max((score for _, score in ranked), default=0.0)
+        if best <= 0 or weight <= 0:
             continue
-        values = [score for _, score in ranked]
-        low, high = min(values), max(values)
-        spread = high - low
         for chunk_id, score in ranked:
-            scaled = (score - low) / spread if spread > 0 else 1.0
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight * scaled
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight * max(score, 0.0) / best
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
