@@ -8,6 +8,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from rag.config import Settings
 from rag.index.retrieval import MODES, Hit, Retriever
@@ -22,28 +23,43 @@ class Question:
     source: str
     evidence: str | None = None
     page: int | None = None
+    lang: str = ""
+    split: str = ""
 
 
 @dataclass(frozen=True)
 class Scores:
-    """Averages over all questions; evidence is over the questions that give one."""
+    """Averages over all questions; evidence and page scores are over the questions that give one."""
 
     questions: int
     hit_at_1: float
     hit_at_k: float
     mrr: float
     evidence_at_k: float | None
+    page_at_k: float | None = None
 
 
-def load_questions(path: Path) -> list[Question]:
+class Searcher(Protocol):
+    """Anything that ranks passages: the project's retriever, or a baseline measured beside it."""
+
+    def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]: ...
+
+
+def load_questions(path: Path, split: str | None = None) -> list[Question]:
+    """Questions from JSONL records; `split` keeps only those of one half ("dev" or "heldout")."""
     questions = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             try:
                 raw = json.loads(line)
-                questions.append(Question(raw["question"], raw["source"], raw.get("evidence"), raw.get("page")))
+                question = Question(
+                    raw["question"], raw["source"], raw.get("evidence"), raw.get("page"),
+                    raw.get("lang", ""), raw.get("split", ""),
+                )  # fmt: skip
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{number}: not a question record ({exc})") from exc
+            if split is None or question.split == split:
+                questions.append(question)
     return questions
 
 
@@ -55,9 +71,9 @@ def _from_source(hit: Hit, source: str) -> bool:
     return hit.source == source or source in hit.duplicates
 
 
-def score(retriever: Retriever, questions: list[Question], k: int, mode: str) -> Scores:
+def score(retriever: Searcher, questions: list[Question], k: int, mode: str) -> Scores:
     first = at_k = reciprocal = 0.0
-    evidence_hits, evidence_total = 0, 0
+    evidence_hits = evidence_total = page_hits = page_total = 0
     for item in questions:
         hits = retriever.search(item.question, k=k, mode=mode)
         ranks = [rank for rank, hit in enumerate(hits, start=1) if _from_source(hit, item.source)]
@@ -68,9 +84,30 @@ def score(retriever: Retriever, questions: list[Question], k: int, mode: str) ->
             evidence_total += 1
             wanted = _normalized(item.evidence)
             evidence_hits += any(_from_source(h, item.source) and wanted in _normalized(h.text) for h in hits)
+        if item.page is not None:
+            page_total += 1
+            page_hits += any(_from_source(h, item.source) and h.page == item.page for h in hits)
     count = max(len(questions), 1)
     evidence = evidence_hits / evidence_total if evidence_total else None
-    return Scores(len(questions), first / count, at_k / count, reciprocal / count, evidence)
+    pages = page_hits / page_total if page_total else None
+    return Scores(len(questions), first / count, at_k / count, reciprocal / count, evidence, pages)
+
+
+def by_language(retriever: Searcher, questions: list[Question], k: int, mode: str) -> dict[str, Scores]:
+    """The same scores for each language of the questions (the "lang" field)."""
+    languages = sorted({q.lang for q in questions if q.lang})
+    return {lang: score(retriever, [q for q in questions if q.lang == lang], k, mode) for lang in languages}
+
+
+def table(results: dict[str, Scores]) -> str:
+    lines = [f"{'':<16} {'n':>4} {'hit@1':>7} {'hit@k':>7} {'MRR':>7} {'evidence@k':>11} {'page@k':>7}"]
+    for name, s in results.items():
+        evidence = f"{s.evidence_at_k:.3f}" if s.evidence_at_k is not None else "-"
+        pages = f"{s.page_at_k:.3f}" if s.page_at_k is not None else "-"
+        lines.append(
+            f"{name:<16} {s.questions:>4} {s.hit_at_1:>7.3f} {s.hit_at_k:>7.3f} {s.mrr:>7.3f} {evidence:>11} {pages:>7}"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,25 +116,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, help="index folder (default: $INDEX_DIR or index/)")
     parser.add_argument("--k", type=int, default=5, help="cut-off for hit@k and evidence hit@k (default 5)")
     parser.add_argument("--mode", choices=(*MODES, "all"), default="all", help="one mode, or all of them side by side")
+    parser.add_argument("--split", help='only the questions of this half ("dev" or "heldout")')
+    parser.add_argument("--by-language", action="store_true", help='also per language (the questions\' "lang")')
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     args = parser.parse_args(argv)
     settings = Settings.from_env(index_dir=args.index)
     try:
         retriever = Retriever(settings)
-        questions = load_questions(args.questions)
+        questions = load_questions(args.questions, args.split)
     except (IndexMissing, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     modes = MODES if args.mode == "all" else (args.mode,)
     results = {mode: score(retriever, questions, args.k, mode) for mode in modes}
+    if args.by_language:
+        for mode in modes:
+            results.update({f"{mode} {lang}": s for lang, s in by_language(retriever, questions, args.k, mode).items()})
     if args.json:
         print(json.dumps({mode: vars(s) for mode, s in results.items()}, indent=1))
         return 0
     print(f"{len(questions)} questions, k={args.k}")
-    print(f"{'mode':<8} {'hit@1':>7} {'hit@k':>7} {'MRR':>7} {'evidence@k':>11}")
-    for mode, s in results.items():
-        evidence = f"{s.evidence_at_k:.3f}" if s.evidence_at_k is not None else "-"
-        print(f"{mode:<8} {s.hit_at_1:>7.3f} {s.hit_at_k:>7.3f} {s.mrr:>7.3f} {evidence:>11}")
+    print(table(results))
     return 0
 
 
