@@ -147,3 +147,23 @@ def test_ask_cli_never_prints_the_key(sample_index: Path, fault_server: FaultSer
     result = run_cli("-m", "rag.ask", "--backend", "cloud", "--index", str(sample_index), QUESTION, env=env)
     assert "API key was rejected" in result.stdout
     assert LEAKED_KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.slow  # a command in its own process, loading the encoder
+def test_ask_cli_routes_with_any_policy(sample_index: Path) -> None:
+    with FaultServer(answer="Port 11434 [1].") as local, FaultServer() as cloud:
+        env = {
+            "LOCAL_BASE_URL": local.url("ok"), "LOCAL_MODEL": "m",
+            "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": cloud.url("500"), "CLOUD_MODEL": "c",
+        }  # fmt: skip
+        result = run_cli("-m", "rag.ask", "--policy", "cloud-first", "--json", "--index", str(sample_index),
+                         QUESTION, env=env)  # fmt: skip
+        both = run_cli("-m", "rag.ask", "--policy", "both", "--json", "--index", str(sample_index), QUESTION,
+                       env={**env, "OPENAI_BASE_URL": cloud.url("ok")})  # fmt: skip
+    payload = json.loads(result.stdout)
+    assert payload["backend"] == "local" and payload["answer"] == "Port 11434 [1]."
+    assert "cloud model failed" in payload["route_note"] and [a["backend"] for a in payload["answers"]] == [
+        "cloud",
+        "local",
+    ]
+    assert [a["backend"] for a in json.loads(both.stdout)["answers"]] == ["local", "cloud"]
