@@ -133,9 +133,10 @@ WARNINGS = [w for w in (exposure_warning(HOST, USERS_FILE is not None), HISTORY_
 
 @cl.on_app_startup
 async def startup() -> None:
+    await asyncio.to_thread(service.warm_up)
+    WARNINGS.extend(await asyncio.to_thread(service.privacy_warnings))
     for warning in WARNINGS:
         log.warning(warning)
-    await asyncio.to_thread(service.warm_up)
     _background.append(asyncio.create_task(service.watch_data()))
     asyncio.get_running_loop().run_in_executor(None, service.local_backend)  # warm the local model early
 

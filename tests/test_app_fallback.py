@@ -27,6 +27,7 @@ def dead_local_app(tmp_path_factory: pytest.TempPathFactory):
             "OPENAI_API_KEY": "sk-test-fallback-key",
             "OPENAI_BASE_URL": cloud.url("ok"),
             "CLOUD_MODEL": "stand-in-cloud",
+            "PRIVATE_PATHS": "finanse/*",  # a typo: protects nothing, and the welcome says so
         }
         with running_app(tmp_path_factory.mktemp("dead-local"), env) as url:
             yield url, cloud
@@ -48,6 +49,7 @@ def test_local_first_with_a_dead_local_model_is_answered_by_the_cloud(dead_local
     cloud.forced_mode = None
     welcome, answer = asyncio.run(_ask(url, "local-first"))
     assert "Local model:** not available" in welcome and "missing.gguf" in welcome
+    assert "PRIVATE_PATHS entry 'finanse/*' matches no file" in welcome
     assert "About 4 GB [1]." in answer and "answering with the cloud model instead" in answer
 
 

@@ -87,6 +87,10 @@ class ChatService:
             return []
         return list_models(backend) or [backend.model]
 
+    def privacy_warnings(self) -> list[str]:
+        """PRIVATE_PATHS entries that match no indexed file: most likely a typo that protects nothing."""
+        return self.assistant.privacy.warnings(self.retriever.snapshot.manifest.files)
+
     def corpus_size(self) -> tuple[int, int]:
         snapshot = self.retriever.snapshot
         files = sum(1 for entry in snapshot.manifest.files.values() if entry.chunk_ids)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,7 +139,7 @@ class Ingestor:
         found = scan(self.settings.data_dir, self.settings.index_dir)
         report.skipped.extend(found.skipped)
         report.notes.extend(found.notes)
-        report.warnings.extend(_unmatched_warnings(self.privacy, (c.relative for c in found.candidates)))
+        report.warnings.extend(self.privacy.warnings(c.relative for c in found.candidates))
         pending: list[_Pending] = []
         changed = snapshot is None
         for done, candidate in enumerate(found.candidates):
@@ -355,7 +355,7 @@ def nothing_changed(settings: Settings, privacy: PrivacyRules, embed_model: str)
     report = IngestReport(generation=generation, unchanged=[c.relative for c in unchanged])
     report.skipped = found.skipped + [(path, entry.skipped) for path, entry in files.items() if entry.skipped]
     report.notes = found.notes + _duplicate_notes(manifest)
-    report.warnings = _unmatched_warnings(privacy, files)
+    report.warnings = privacy.warnings(files)
     report.chunks = sum(len(entry.chunk_ids) for entry in files.values())
     return report
 
@@ -367,7 +367,3 @@ def _same_file(previous: FileEntry | None, candidate: Candidate) -> bool:
         and previous.mtime_ns == candidate.mtime_ns
         and previous.loader_version == LOADER_VERSION
     )
-
-
-def _unmatched_warnings(privacy: PrivacyRules, sources: Iterable[str]) -> list[str]:
-    return [f"PRIVATE_PATHS entry '{entry}' matches no file" for entry in privacy.unmatched(sources)]

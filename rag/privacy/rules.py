@@ -51,6 +51,10 @@ class PrivacyRules:
             if not any(self._covers(entry, name) or self._covers(f"{entry}/*", name) for name in names)
         ]
 
+    def warnings(self, sources: Iterable[str]) -> list[str]:
+        """The sentence for each PRIVATE_PATHS entry that covers none of `sources`."""
+        return [f"PRIVATE_PATHS entry '{entry}' matches no file" for entry in self.unmatched(sources)]
+
     def shareable(self, hits: list[Hit]) -> tuple[list[Hit], list[Hit]]:
         """(hits that may go to the cloud, hits that must stay on this machine)."""
         private = [h for h in hits if self.is_private(h.source) or any(self.is_private(d) for d in h.duplicates)]
