@@ -84,4 +84,16 @@ def test_a_passage_reaches_into_its_neighbours_across_a_page_break(tmp_path: Pat
     ingest(settings, embedder=embedder)
     hit = Retriever(settings, embedder).search("What is the rule for watering the orchids?", k=1)[0]
     assert hit.page == 1 and "strict rule" in hit.chunk.text and "every fourth morning" not in hit.chunk.text
-    assert "strict rule:\nonly rain water, every fourth morning" in hit.text
+    assert "strict rule:\n\nonly rain water, every fourth morning" in hit.text
+
+
+def test_a_passage_keeps_the_break_between_paragraphs_it_joins(tmp_path: Path, embedder: Embedder) -> None:
+    data = tmp_path / "data"
+    paragraphs = [
+        f"Paragraph {n} talks about topic {n} at some length, " + "with filler words. " * 40 for n in range(3)
+    ]
+    write(data, "notes.md", "# Notes\n\n" + "\n\n".join(paragraphs) + "\n")
+    settings = Settings(data_dir=data, index_dir=tmp_path / "index")
+    ingest(settings, embedder=embedder)
+    for hit in Retriever(settings, embedder).search("topic 1", k=3):
+        assert "words.Paragraph" not in hit.text and "words. Paragraph" not in hit.text

@@ -95,11 +95,11 @@ def window(snapshot: Snapshot, chunk: ChunkRecord, around: int) -> str:
     after = snapshot.chunks.get(chunk.id + 1)
     head = tail = ""
     if before is not None and before.source == chunk.source:
-        own = before.page == chunk.page and before.start <= chunk.start
-        head = _trim_start(before.text[: chunk.start - before.start] if own else before.text + "\n", around)
+        overlaps = before.page == chunk.page and before.start <= chunk.start < before.end
+        head = _trim_start(before.text[: chunk.start - before.start] if overlaps else before.text + "\n\n", around)
     if after is not None and after.source == chunk.source:
-        own = after.page == chunk.page and after.start <= chunk.end
-        tail = _trim_end(after.text[max(0, chunk.end - after.start) :] if own else "\n" + after.text, around)
+        overlaps = after.page == chunk.page and after.start < chunk.end <= after.end
+        tail = _trim_end(after.text[chunk.end - after.start :] if overlaps else "\n\n" + after.text, around)
     return head + chunk.text + tail
 
 
