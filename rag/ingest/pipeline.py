@@ -6,6 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -52,6 +53,17 @@ class IngestReport:
     rebuild_reason: str | None = None
     generation: str | None = None
     written: bool = False
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file not indexed, and why (for its line in the summary)."""
+
+    reason: str
+
+
+Outcome = Literal["unchanged", "read"] | Skipped
+"""What became of one file in a run: kept as it was, read and chunked, or skipped with a reason."""
 
 
 @dataclass
@@ -156,8 +168,8 @@ class Ingestor:
                 changed = changed or entry is not previous
                 continue
             changed = True
-            if outcome.startswith("skip:"):
-                report.skipped.append((candidate.relative, outcome[5:]))
+            if isinstance(outcome, Skipped):
+                report.skipped.append((candidate.relative, outcome.reason))
                 if previous is not None and previous.chunk_ids:
                     report.removed.append(candidate.relative)
             elif entry is not None:
@@ -183,7 +195,7 @@ class Ingestor:
 
     def _process(
         self, candidate: Candidate, previous: FileEntry | None, manifest: Manifest
-    ) -> tuple[FileEntry | None, list[ChunkRecord], str]:
+    ) -> tuple[FileEntry | None, list[ChunkRecord], Outcome]:
         """Decide what to do with one file: keep, skip (with a reason), or read and chunk it."""
         if _same_file(previous, candidate):
             return previous, [], "unchanged"
@@ -192,16 +204,16 @@ class Ingestor:
             reason = (
                 f"too large ({candidate.size / 2**20:.1f} MB > {self.settings.max_file_mb:g} MB; raise MAX_FILE_MB)"
             )
-            return self._skipped(candidate, reason), [], "skip:" + reason
+            return self._skipped(candidate, reason), [], Skipped(reason)
         try:
             data = candidate.path.read_bytes()
         except FileNotFoundError:
-            return None, [], "skip:deleted during ingestion"
+            return None, [], Skipped("deleted during ingestion")
         except PermissionError:
-            return self._skipped(candidate, "permission denied"), [], "skip:permission denied"
+            return self._skipped(candidate, "permission denied"), [], Skipped("permission denied")
         except OSError as exc:
             reason = f"cannot read ({exc.strerror or type(exc).__name__})"
-            return self._skipped(candidate, reason), [], "skip:" + reason
+            return self._skipped(candidate, reason), [], Skipped(reason)
         digest = _sha256(data)
         notes = []
         mtime_ns = candidate.mtime_ns
@@ -221,10 +233,10 @@ class Ingestor:
             document = load_bytes(data, candidate.path.suffix)
         except SkipFile as exc:
             entry.skipped = str(exc)
-            return entry, [], "skip:" + str(exc)
+            return entry, [], Skipped(str(exc))
         except Exception as exc:
             entry.skipped = f"could not be read ({type(exc).__name__}: {str(exc)[:120]})"
-            return entry, [], "skip:" + entry.skipped
+            return entry, [], Skipped(entry.skipped)
         entry.notes.extend(document.notes)
         records = []
         for chunk in self.chunker.chunk(document.blocks):
