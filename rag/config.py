@@ -71,7 +71,7 @@ class RetrievalSettings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     rrf_k: int = 60
-    fusion: str = "rrf"  # "rrf" (reciprocal rank fusion) or "score" (scaled scores, weighted)
+    fusion: str = "rrf"  # "rrf" (rank fusion) or "score" (scores relative to each leg's best, weighted)
     dense_weight_other_scripts: float = 0.25  # dense weight for Cyrillic and other non-Latin questions
     relevance_floor: float = 0.25  # below this dense similarity the app declines to answer
     passage_window: int = 300  # characters of the neighbouring text shown and sent on each side of a chunk
