@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.data_dir.is_dir():
         print(f"error: documents folder {settings.data_dir} does not exist", file=sys.stderr)
         return 2
-    embedder = Embedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
+    embedder = Embedder.from_settings(settings)
     report = _run_once(settings, embedder, args.rebuild, wait=args.watch)
     if not args.watch:
         return 0 if report is not None else 1

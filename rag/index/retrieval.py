@@ -132,7 +132,8 @@ class Retriever:
         self.settings = settings
         self.index_dir: Path = settings.index_dir
         self.snapshot: Snapshot = load_snapshot(self.index_dir)
-        self.embedder = embedder or Embedder(self.snapshot.manifest.embed_model, settings.embed_device)
+        manifest = self.snapshot.manifest
+        self.embedder = embedder or Embedder.from_settings(settings, manifest.embed_model, manifest.embed_backend)
 
     def refresh(self) -> bool:
         """Load a newer generation if ingestion wrote one; True when it did."""
@@ -176,7 +177,9 @@ class Retriever:
         settings = self.settings.retrieval
         dense_weight = settings.dense_weight if mostly_latin(question) else settings.dense_weight_other_scripts
         if settings.fusion == "rrf":
-            return fuse([([i for i, _ in dense], dense_weight), ([i for i, _ in keyword], settings.bm25_weight)], settings.rrf_k)
+            return fuse(
+                [([i for i, _ in dense], dense_weight), ([i for i, _ in keyword], settings.bm25_weight)], settings.rrf_k
+            )
         return fuse_scores([(dense, dense_weight), (keyword, settings.bm25_weight)])
 
     @staticmethod

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -87,6 +87,7 @@ class Manifest:
     files: dict[str, FileEntry] = field(default_factory=dict)
     next_id: int = 0
     format_version: int = FORMAT_VERSION
+    embed_backend: str = "torch"  # indexes written before there was a choice were all torch
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
@@ -153,7 +154,9 @@ def _load_generation(folder: Path, generation: str) -> Snapshot:
     manifest = Manifest.from_json((folder / "manifest.json").read_text(encoding="utf-8"))
     with open(folder / "chunks.jsonl", encoding="utf-8") as lines:
         chunks = {record.id: record for record in map(ChunkRecord.from_json, lines)}
-    return Snapshot(generation, manifest, chunks, DenseIndex.load(folder / "dense.faiss"), Bm25Index.load(folder / "bm25"))
+    return Snapshot(
+        generation, manifest, chunks, DenseIndex.load(folder / "dense.faiss"), Bm25Index.load(folder / "bm25")
+    )
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -106,8 +106,12 @@ def _previous(settings: Settings, embedder: Embedder, rebuild: bool) -> tuple[Sn
     manifest = snapshot.manifest
     if manifest.format_version != FORMAT_VERSION:
         return None, "the index format changed"
-    if manifest.embed_model != embedder.name or manifest.dimension != embedder.dimension:
-        return None, f"the embedding model changed ({manifest.embed_model} -> {embedder.name})"
+    same = (manifest.embed_model, manifest.embed_backend) == (embedder.name, embedder.backend)
+    if not same or manifest.dimension != embedder.dimension:
+        return None, (
+            f"the encoder changed ({manifest.embed_model} on {manifest.embed_backend}"
+            f" -> {embedder.name} on {embedder.backend})"
+        )
     wanted = chunking_settings(settings, embedder)
     if manifest.chunking != wanted:
         return None, f"the chunking settings changed ({manifest.chunking} -> {wanted})"
@@ -144,6 +148,7 @@ class Ingestor:
         old_files = snapshot.manifest.files if snapshot else {}
         manifest = Manifest(
             embed_model=self.embedder.name,
+            embed_backend=self.embedder.backend,
             dimension=self.embedder.dimension,
             chunking=chunking_settings(self.settings, self.embedder),
             next_id=snapshot.manifest.next_id if snapshot else 0,
@@ -332,16 +337,16 @@ def ingest(
     """
     started = time.perf_counter()
     rules = privacy or PrivacyRules.from_settings(settings.privacy)
-    model = embedder.name if embedder is not None else settings.embed_model
-    quick = None if rebuild else nothing_changed(settings, rules, model)
+    encoder = (embedder.name, embedder.backend) if embedder else (settings.embed_model, settings.embed_backend)
+    quick = None if rebuild else nothing_changed(settings, rules, encoder)
     if quick is not None:
         quick.seconds = time.perf_counter() - started
         return quick
-    embedder = embedder or Embedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
+    embedder = embedder or Embedder.from_settings(settings)
     return Ingestor(settings, embedder, progress, rules).run(rebuild)
 
 
-def nothing_changed(settings: Settings, privacy: PrivacyRules, embed_model: str) -> IngestReport | None:
+def nothing_changed(settings: Settings, privacy: PrivacyRules, encoder: tuple[str, str]) -> IngestReport | None:
     """The report of a run that would change nothing, or None when a real run is needed.
 
     Same model and chunking settings, the same files with the same sizes and modification times, and
@@ -354,7 +359,7 @@ def nothing_changed(settings: Settings, privacy: PrivacyRules, embed_model: str)
     chunking = manifest.chunking
     same_settings = (
         manifest.format_version == FORMAT_VERSION
-        and manifest.embed_model == embed_model
+        and (manifest.embed_model, manifest.embed_backend) == encoder
         and chunking.get("requested_tokens") == settings.chunk_tokens
         and chunking.get("overlap_tokens") == settings.chunk_overlap_tokens
         and chunking.get("chunker_version") == CHUNKER_VERSION
