@@ -226,7 +226,8 @@ def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
     elements: list[Element] = []
     pdf_names: dict[int, str] = {}
     for number, hit in enumerate(answer.sources, start=1):
-        elements.append(cl.Text(name=citation_name(number), content=passage_body(hit), display="side"))
+        quoted = [quote for quote in answer.evidence if quote.number == number]
+        elements.append(cl.Text(name=citation_name(number), content=passage_body(hit, quoted), display="side"))
         path = service.settings.data_dir / hit.source
         if hit.page and path.suffix.lower() == ".pdf" and path.exists():
             pdf_names[number] = f"{Path(hit.source).name} p.{hit.page} ({number})"

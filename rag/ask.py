@@ -25,6 +25,8 @@ def answer_json(answer: Answer) -> dict[str, object]:
             {"n": n, "source": hit.source, "page": hit.page, "text": hit.text, "cited": n in answer.cited}
             for n, hit in enumerate(answer.sources, start=1)
         ],
+        "evidence": [quote.to_json() for quote in answer.evidence],
+        "grounding": answer.grounding.to_json(),
         "backend": answer.backend.key,
         "backend_label": answer.backend.label,
         "model": answer.backend.model,
@@ -43,7 +45,12 @@ def to_json(exchange: Exchange) -> dict[str, object]:
 
 
 def answer_text(answer: Answer) -> str:
-    lines = [answer.text or "(no answer)"]
+    lines = [answer.grounding.marked(answer.text, " [unsupported]") or "(no answer)"]
+    if answer.grounding.missing_sources:
+        lines.append(f"[cites sources that do not exist: {answer.grounding.missing_sources}]")
+    if answer.evidence:
+        lines.append("\nEvidence:")
+        lines += [f"  [{q.number}] “{q.text}”" for q in answer.evidence]
     if answer.cut:
         lines.append("[answer cut off]")
     if answer.error:

@@ -139,6 +139,8 @@ def test_ask_cli_json_with_the_local_server(sample_index: Path, local_llm) -> No
     assert payload["backend"] == "local" and payload["model"] == "gemma"
     assert payload["answer"].startswith("According to [")
     assert payload["sources"][0]["source"] == "lab-setup.md"
+    assert any("11434" in quote["text"] and quote["source"] == "lab-setup.md" for quote in payload["evidence"])
+    assert set(payload["grounding"]) == {"unsupported", "missing_sources"}
 
 
 @pytest.mark.slow  # a command in its own process, loading the encoder

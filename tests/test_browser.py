@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,15 @@ def test_ask_local_then_switch_to_cloud(app_url: str) -> None:
         assert answer.startswith("According to ["), "the streamed answer is there, not only its sources"
         assert "nothing left this machine · answered by the local model (policy: local only)" in answer
         assert page.get_by_text("Used Retrieval", exact=False).count() >= 1
+        evidence = answer.split("Evidence", 1)[1].split("Sources", 1)[0]
+        quote, cited = re.search(r"“(.+?)” (\[\d\])", evidence).groups()  # type: ignore[union-attr]
+        assert "4-bit" in quote or "7B" in quote or "GB" in quote, quote
+        step = page.locator(".step").filter(has_text="course-handbook.pdf, page 5").last
+        step.locator("a.element-link", has_text=cited).first.click()
+        highlighted = page.locator("#side-view-content .font-bold").filter(
+            has_text=quote[:30]
+        )  # bold, as Chainlit renders it
+        highlighted.first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "browser-local-answer.png"), full_page=True)
 
         _choose_backend(page, "Cloud only")

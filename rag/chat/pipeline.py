@@ -7,6 +7,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from rag.answers.evidence import Evidence, EvidenceFinder
+from rag.answers.grounding import Grounding, check
 from rag.chat.followup import search_query
 from rag.chat.options import (
     LATENCY_BUDGET,
@@ -76,6 +78,8 @@ class Answer:
     egress: Egress | None = None
     route_note: str = ""  # which backend answered and why, under a routing policy
     local_only: bool = False  # made from local-only text: its turn never goes to a cloud model
+    evidence: list[Evidence] = field(default_factory=list)  # the sentences in its sources that best answer
+    grounding: Grounding = field(default_factory=Grounding)  # unsupported sentences, citations of no source
 
     def turn(self, question: str) -> Turn:
         """This answer as an earlier turn of the chat, carrying its local-only mark."""
@@ -160,6 +164,7 @@ class Assistant:
         self.prices = prices or PriceTable.load(settings.costs)
         self.privacy = privacy or PrivacyRules.from_settings(settings.privacy)
         self.relevance_floor = settings.retrieval.relevance_floor
+        self.evidence = EvidenceFinder(embedder)
 
     def retrieve(self, question: str, options: ChatOptions, turns: list[Turn] | None = None) -> Retrieval:
         """The passages for a question; a follow-up is searched with the previous question's words."""
@@ -238,6 +243,12 @@ class Assistant:
             answer.first_token_ms = (outcome.first_token_at - outcome.started) * 1000
         answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
         answer.metrics = await asyncio.to_thread(self.measure, question, prompt, outcome, answer)
+        await asyncio.to_thread(self.check, question, answer)
+
+    def check(self, question: str, answer: Answer) -> None:
+        """Quote the evidence and mark what no source supports: a reader checks the answer at a glance."""
+        answer.evidence = self.evidence.quote(question, answer.sources, answer.cited)
+        answer.grounding = check(answer.text, [hit.text for hit in answer.sources])
 
     def _tokens(self, backend: Backend, text: str) -> int:
         """The model's own count where its server can tokenize, else the embedding tokenizer's."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 
+from rag.answers.evidence import Evidence
 from rag.chat.pipeline import Answer
 from rag.chat.prompts import source_label
 from rag.index.retrieval import Hit
@@ -39,10 +40,39 @@ def retrieval_summary(hits: list[Hit], milliseconds: float) -> str:
     return inert("\n".join(lines))
 
 
-def passage_body(hit: Hit) -> str:
-    """A source as the side panel shows it: where it is, its heading path, and the passage."""
+UNSUPPORTED_MARK = " ⚠️"
+
+
+def passage_body(hit: Hit, quoted: list[Evidence] | None = None) -> str:
+    """A source as the side panel shows it: where it is, its heading path, and the passage, with the
+    quoted evidence in bold."""
     heading = " > ".join(hit.chunk.heading_path)
-    return inert(f"**{source_label(hit)}**" + (f"\n\n_{heading}_" if heading else "") + f"\n\n{hit.text}")
+    text = hit.text
+    for quote in sorted(quoted or [], key=lambda q: -q.start):
+        inner = text[quote.start : quote.end].replace("*", "\\*")
+        text = f"{text[: quote.start]}**{inner}**{text[quote.end :]}"
+    return inert(f"**{source_label(hit)}**" + (f"\n\n_{heading}_" if heading else "") + f"\n\n{text}")
+
+
+def evidence_block(answer: Answer) -> str:
+    """Under the answer: the sentences in the sources that best answer the question, with where they are."""
+    lines = []
+    for quote in answer.evidence:
+        hit = answer.sources[quote.number - 1]
+        lines.append(f"> “{quote.text}” {citation_name(quote.number)} {source_label(hit)}")
+    return "\n\n**Evidence**\n" + "\n>\n".join(lines) if lines else ""
+
+
+def grounding_notes(answer: Answer) -> str:
+    """What a reader should check: sentences no source supports, and citations of sources that do not exist."""
+    notes = []
+    if answer.grounding.unsupported:
+        notes.append(f"{UNSUPPORTED_MARK.strip()} no source supports the marked sentence(s): check them.")
+    missing = answer.grounding.missing_sources
+    if missing:
+        cited = ", ".join(citation_name(n) for n in missing)
+        notes.append(f"The answer cites {cited}, but there are only {len(answer.sources)} sources.")
+    return "".join(f"\n\n_{note}_" for note in notes)
 
 
 def upload_summary(saved: list[str], report: IngestReport) -> str:
@@ -62,7 +92,9 @@ def answer_block(answer: Answer, pdf_names: dict[int, str]) -> str:
     """The finished message: the answer, its sources, its measurements, what left the machine and why this backend."""
     if answer.egress is not None and answer.egress.refused:
         return inert(f"{answer.text}\n\n{egress_line(answer.egress)}")
-    parts = [answer.text + error_block(answer), sources_block(answer, pdf_names), "", metrics_line(answer)]
+    text = answer.grounding.marked(answer.text, UNSUPPORTED_MARK)
+    body = text + error_block(answer) + grounding_notes(answer) + evidence_block(answer)
+    parts = [body, sources_block(answer, pdf_names), "", metrics_line(answer)]
     return inert("\n".join([*parts, f"{egress_line(answer.egress)} · _{answer.route_note}_"]))
 
 

@@ -150,3 +150,9 @@ def cited_numbers(answer: str, source_count: int) -> list[int]:
         if 1 <= number <= source_count and number not in seen:
             seen.append(number)
     return seen
+
+
+def missing_sources(answer: str, source_count: int) -> list[int]:
+    """Citation numbers in the answer that point at no source: a model inventing a reference."""
+    numbers = [int(match.group(1)) for match in _CITATION.finditer(answer)]
+    return sorted({n for n in numbers if not 1 <= n <= source_count})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -98,7 +99,11 @@ def exported_model(model_dir: Path, cache_dir: Path, quantized: bool) -> Path:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             final = Path(work) / "model-int8.onnx"
-            quantize_dynamic(plain, final, weight_type=QuantType.QInt8, per_channel=True)
+            logging.disable(logging.WARNING)  # the quantizer advises on image models through the root logger
+            try:
+                quantize_dynamic(plain, final, weight_type=QuantType.QInt8, per_channel=True)
+            finally:
+                logging.disable(logging.NOTSET)
         else:
             final = plain
         os.replace(final, target)

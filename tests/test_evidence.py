@@ -1,0 +1,110 @@
+"""The evidence quote and the grounding marks, on real passages from the index and the real encoder."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rag.answers.evidence import EvidenceFinder
+from rag.answers.grounding import check
+from rag.answers.sentences import split_sentences
+from rag.chat.presentation import UNSUPPORTED_MARK, answer_block, passage_body
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Hit, Retriever
+from rag.index.store import ChunkRecord
+from rag.llm.backends import Backend
+
+
+def _hit(text: str, source: str = "faq.md", page: int | None = None) -> Hit:
+    return Hit(ChunkRecord(0, source, page, (), 0, len(text), text, ""), 1.0)
+
+
+@pytest.fixture(scope="module")
+def finder(embedder: Embedder) -> EvidenceFinder:
+    return EvidenceFinder(embedder)
+
+
+def test_sentences_keep_their_spans_and_split_tables_at_lines() -> None:
+    text = "First one ends here.  Second\nline wraps.\n\n# Heading\nThird? Yes!  " + "| a | b |\n" * 60
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences[:4]] == ["First one ends here.", "Second line wraps.", "# Heading Third?", "Yes!"]
+    for sentence in sentences:
+        assert " ".join(text[sentence.start : sentence.end].split()) == sentence.text
+    assert all(len(s.text) <= 320 for s in sentences) and sentences[-1].text == "| a | b |"
+
+
+def test_sentence_splitting_is_linear() -> None:
+    """A megabyte without a single full stop or line break is one pass, not a quadratic search."""
+    started = time.perf_counter()
+    assert len(split_sentences("word " * 200_000)) == 1
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("question", "source", "fact"),
+    [
+        ("Which port does Ollama listen on?", "lab-setup.md", "11434"),
+        ("How much of the final grade do the weekly labs count for?", "course-handbook.pdf", "40 percent"),
+        ("В кои дни работи библиотеката?", "bg/правилник-библиотека.md", "от понеделник до петък"),
+    ],
+)
+def test_the_quote_holds_the_fact_the_question_asks_for(
+    sample_retriever: Retriever, finder: EvidenceFinder, question: str, source: str, fact: str
+) -> None:
+    hits = sample_retriever.search(question, k=5)
+    quotes = finder.quote(question, hits, [])
+    assert 1 <= len(quotes) <= 2
+    assert any(fact in q.text for q in quotes), [q.text for q in quotes]
+    best = quotes[0]
+    assert best.source == source and hits[best.number - 1].source == source
+    assert " ".join(hits[best.number - 1].text[best.start : best.end].split()) == best.text
+
+
+def test_a_quoted_question_brings_its_answer_and_only_cited_sources_are_quoted(finder: EvidenceFinder) -> None:
+    faq = _hit("Can I make and sell Debian CDs? Yes, go ahead: nobody will ask you for a fee.")
+    other = _hit("Selling Debian CDs is allowed; the project charges nothing for CDs.", source="other.md")
+    quotes = finder.quote("May I make and sell Debian CDs?", [faq, other], [1])
+    assert [q.text for q in quotes] == [
+        "Can I make and sell Debian CDs?",
+        "Yes, go ahead: nobody will ask you for a fee.",
+    ]
+    assert {q.number for q in finder.quote("May I make and sell Debian CDs?", [faq, other], [2])} == {2}
+
+
+def test_grounding_marks_what_no_source_says_and_citations_of_no_source() -> None:
+    passages = ["Ollama listens on port 11434 and offers an OpenAI-compatible API.", "Labs count for 40 percent."]
+    answer = "Ollama listens on port 11434 [1]. The server also encrypts every request with quantum keys [2]. See [7]."
+    grounding = check(answer, passages)
+    assert [s.text for s in grounding.unsupported] == ["The server also encrypts every request with quantum keys [2]."]
+    assert grounding.missing_sources == [7]
+    marked = grounding.marked(answer, UNSUPPORTED_MARK)
+    assert "quantum keys [2]." + UNSUPPORTED_MARK + " See [7]." in marked
+    assert (
+        check(
+            "Библиотеката работи от понеделник до петък.", ["Библиотеката работи от понеделник до петък от 8:00."]
+        ).unsupported
+        == []
+    )
+
+
+def test_the_answer_shows_the_quote_the_marks_and_the_highlighted_passage(
+    sample_retriever: Retriever, finder: EvidenceFinder
+) -> None:
+    from rag.chat.pipeline import Answer
+
+    question = "Which port does Ollama listen on?"
+    hits = sample_retriever.search(question, k=3)
+    answer = Answer(
+        "It listens on port 11434 [1]. Penguins manage the port in winter [4].",
+        Backend("local", "Local", "http://127.0.0.1:9", "m"),
+        hits,
+    )
+    answer.evidence = finder.quote(question, hits, [1])
+    answer.grounding = check(answer.text, [hit.text for hit in hits])
+    block = answer_block(answer, {})
+    assert "Penguins manage the port in winter [4]." + UNSUPPORTED_MARK in block
+    assert "The answer cites [4], but there are only 3 sources." in block
+    assert "**Evidence**\n> “" in block and "11434" in block.split("**Evidence**")[1].split("**Sources**")[0]
+    body = passage_body(hits[0], answer.evidence)
+    assert f"**{answer.evidence[0].text.split()[0]}" in body.replace("\n", " ")
