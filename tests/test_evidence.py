@@ -63,13 +63,16 @@ def test_the_quote_holds_the_fact_the_question_asks_for(
 
 def test_a_quoted_question_brings_its_answer_and_only_cited_sources_are_quoted(finder: EvidenceFinder) -> None:
     faq = _hit("Can I make and sell Debian CDs? Yes, go ahead: nobody will ask you for a fee.")
-    other = _hit("Selling Debian CDs is allowed; the project charges nothing for CDs.", source="other.md")
+    other = _hit("Can I make and sell Debian CDs myself? Yes: no fee.", source="other.md")  # says nearly the same
     quotes = finder.quote("May I make and sell Debian CDs?", [faq, other], [1])
     assert [q.text for q in quotes] == [
         "Can I make and sell Debian CDs?",
         "Yes, go ahead: nobody will ask you for a fee.",
     ]
     assert {q.number for q in finder.quote("May I make and sell Debian CDs?", [faq, other], [2])} == {2}
+    unrelated = _hit("The cafeteria opens at eight and serves soup on Fridays.", source="menu.md")
+    quotes = finder.quote("May I make and sell Debian CDs?", [faq, unrelated], [2])
+    assert quotes[0].source == "faq.md", "a wrong citation does not hide the evidence"
 
 
 def test_grounding_marks_what_no_source_says_and_citations_of_no_source() -> None:

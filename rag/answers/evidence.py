@@ -31,6 +31,8 @@ dev half of eval/real: keywords alone quote the key fact as often; the encoder b
 DENSE_CANDIDATES = 8
 """Sentences the encoder scores, the best by keywords: encoding every sentence of five passages would
 take longer than the answer."""
+CITED_SHARE = 0.85
+"""The cited sources' best sentence is quoted when it scores at least this share of the best overall."""
 SHORT_SENTENCE_CHARS = 60
 """A best sentence shorter than this is quoted with the one after it."""
 QUESTION_PENALTY = 0.6
@@ -89,9 +91,12 @@ class EvidenceFinder:
         return sorted(scored, key=lambda c: -c.score)
 
     def quote(self, question: str, hits: list[Hit], cited: list[int]) -> list[Evidence]:
-        """The sentence or two that best answer the question, from the cited sources when there are any."""
-        allowed = set(cited) or set(range(1, len(hits) + 1))
-        ranked = [c for c in self.candidates(question, hits) if c.number in allowed]
+        """The sentence or two that best answer the question: from the cited sources, unless a source the
+        answer did not cite says it much better (a small model often cites the wrong number)."""
+        ranked = self.candidates(question, hits)
+        from_cited = [c for c in ranked if c.number in cited]
+        if from_cited and from_cited[0].score >= CITED_SHARE * ranked[0].score:
+            ranked = from_cited
         if not ranked or ranked[0].score <= 0:
             return []
         best = ranked[0]
