@@ -1,4 +1,5 @@
-"""`python -m rag.eval`: retrieval quality (hit@1, hit@k, MRR, evidence hit@k) over a question file."""
+"""`python -m rag.eval`: retrieval quality (hit@1, hit@k, MRR, evidence hit@k) over a question file, and with
+`--answers`, answer quality per backend (fact recall, citations, declines, language, echo, speed, cost)."""
 
 from __future__ import annotations
 
@@ -119,8 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", help='only the questions of this half ("dev" or "heldout")')
     parser.add_argument("--by-language", action="store_true", help='also per language (the questions\' "lang")')
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    parser.add_argument("--answers", action="store_true", help="judge the answers of each backend instead")
+    parser.add_argument("--backends", default="local", help='with --answers: "local", "cloud" or "local,cloud"')
+    parser.add_argument("--limit", type=int, help="with --answers: only the first N questions")
+    parser.add_argument("--max-tokens", type=int, default=96, help="with --answers: longest answer (default 96)")
     args = parser.parse_args(argv)
     settings = Settings.from_env(index_dir=args.index)
+    if args.answers:
+        return answers_main(settings, args)
     try:
         retriever = Retriever(settings)
         questions = load_questions(args.questions, args.split)
@@ -137,6 +144,44 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{len(questions)} questions, k={args.k}")
     print(table(results))
+    return 0
+
+
+def answers_main(settings: Settings, args: argparse.Namespace) -> int:
+    """Every question to every backend named, one at a time (a local server answers one request at a time)."""
+    import asyncio
+
+    from rag.answers.quality import Summary, judge, load_cases
+    from rag.answers.quality import table as answer_table
+    from rag.chat.pipeline import ChatOptions
+    from rag.chat.service import ChatService
+    from rag.llm.generation import GenerationParams
+
+    try:
+        cases = load_cases(args.questions)[: args.limit]
+        service = ChatService(settings, build_index=False)
+        assistant = service.assistant
+    except (IndexMissing, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    options = ChatOptions(
+        top_k=args.k,
+        mode=settings.retrieval.mode,
+        params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
+    )
+    rows = {}
+    try:
+        for key in args.backends.split(","):
+            backend = service.backend(key, None)
+            summary = Summary()
+            for case in cases:
+                answer = asyncio.run(assistant.answer(backend, case.question, [], options))
+                summary.judged.append((case, judge(case, answer, options.system_prompt)))
+                print(f"[{key}] {case.question[:70]!r}: {answer.text[:80]!r}", file=sys.stderr)
+            rows[f"{key}: {backend.describe()}"] = summary.row()
+    finally:
+        service.backends.close()
+    print(json.dumps(rows, indent=1, ensure_ascii=False) if args.json else answer_table(rows))
     return 0
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rag.answers.language import language_of
 from rag.index.retrieval import Hit
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -28,6 +29,8 @@ _CONTROL_TOKENS = (
     "[INST]", "[/INST]", "<<SYS>>", "<</SYS>>", "<s>", "</s>",
 )  # fmt: skip
 COMPLETION_LEAD = "According to ["
+LEADS = {"en": COMPLETION_LEAD, "ru": "Согласно [", "bg": "Според ["}
+"""The completion prompt's lead in the question's language: a base model goes on in the lead's language."""
 COMPLETION_STOP = ["\n"]
 _CITATION = re.compile(r"\[(\d+)\]")
 
@@ -103,7 +106,8 @@ def build_prompt(
     kept = list(hits)
     while True:
         if style == "completion":
-            text = f"{system_prompt}\n\n{format_sources(kept)}\n\nQuestion: {question}\nAnswer: {COMPLETION_LEAD}"
+            lead = LEADS.get(language_of(question), COMPLETION_LEAD)
+            text = f"{system_prompt}\n\n{format_sources(kept)}\n\nQuestion: {question}\nAnswer: {lead}"
             used = count_tokens(text)
         else:
             user = _chat_user_message(question, kept)
@@ -116,7 +120,7 @@ def build_prompt(
         return Prompt(
             "completion",
             text=text,
-            lead=COMPLETION_LEAD,
+            lead=lead,
             stop=COMPLETION_STOP,
             sources=kept,
             dropped_sources=dropped_sources,

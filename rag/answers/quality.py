@@ -1,0 +1,190 @@
+"""Answer quality per backend: is the local model good enough for these documents, and what does the cloud buy?
+
+Each answer is judged against its question's record: fact recall (the share of the key facts the
+answer states), the same for the evidence quote, citation precision (cited numbers that point at
+the right file, and at the passage holding the evidence), declines (a question the documents do not
+answer must be declined, not invented), language match, and echo (an answer that mostly copies its
+prompt). Timings and cost come from the answer's own measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.answers.language import language_of
+from rag.chat.pipeline import Answer
+
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+")
+ECHO_SHINGLE = 8
+"""Words in a row that count as copied when the prompt holds them too."""
+ECHO_SHARE = 0.6
+"""An answer whose 8-word runs come from the prompt at least this often is an echo, not an answer."""
+DECLINES = re.compile(
+    r"not (?:in|mentioned in|covered by|found in) the (?:documents|sources|passages|context)|"
+    r"(?:cannot|can't|could not|couldn't) find|no information|(?:do not|don't) know|not mentioned|"
+    r"do(?:es)? not (?:say|mention|contain|provide)|"
+    r"нет информации|не указан|не упомина|не знаю|не содерж|не могу (?:найти|ответить)|"
+    r"няма информация|не е посочен|не знам|не се споменава|не съдърж|не мога да (?:намеря|отговоря)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class AnswerCase:
+    """One question of an answer set: its key facts and where they are, or none when it is unanswerable."""
+
+    question: str
+    facts: tuple[str, ...]
+    source: str | None
+    evidence: str | None
+    lang: str
+
+    @property
+    def answerable(self) -> bool:
+        return self.source is not None
+
+
+def load_cases(path: Path) -> list[AnswerCase]:
+    """Records of the retrieval question files ("answer": key facts) and unanswerable ones ("answerable": false)."""
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            answerable = raw.get("answerable", True) is not False
+            facts = tuple(raw.get("answer") or ()) if answerable else ()
+            source = raw["source"] if answerable else None
+            cases.append(AnswerCase(raw["question"], facts, source, raw.get("evidence"), raw.get("lang", "")))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: not an answer-set record ({exc})") from exc
+    return cases
+
+
+def normalized(text: str) -> str:
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def share_found(facts: tuple[str, ...], text: str) -> float | None:
+    if not facts:
+        return None
+    found = normalized(text)
+    return sum(normalized(fact) in found for fact in facts) / len(facts)
+
+
+def echo_share(answer: str, prompt_parts: list[str]) -> float:
+    """The share of the answer's 8-word runs that also appear in the prompt."""
+    words = _WORD.findall(answer.casefold())
+    if len(words) < ECHO_SHINGLE:
+        return 0.0
+    prompt: set[tuple[str, ...]] = set()
+    for part in prompt_parts:
+        tokens = _WORD.findall(part.casefold())
+        prompt.update(tuple(tokens[i : i + ECHO_SHINGLE]) for i in range(len(tokens) - ECHO_SHINGLE + 1))
+    runs = [tuple(words[i : i + ECHO_SHINGLE]) for i in range(len(words) - ECHO_SHINGLE + 1)]
+    return sum(run in prompt for run in runs) / len(runs)
+
+
+@dataclass
+class Judged:
+    """One answer, judged; None where a measure does not apply (no facts, no citations, answerable)."""
+
+    fact_recall: float | None
+    quote_recall: float | None
+    citations_right_file: float | None
+    citations_with_evidence: float | None
+    declined: bool
+    language_ok: bool | None
+    echo: bool
+    ttft_ms: float | None
+    tokens_per_s: float | None
+    cost_usd: float | None
+    error: str | None = None
+
+
+def judge(case: AnswerCase, answer: Answer, system_prompt: str) -> Judged:
+    text = answer.text
+    declined = answer.no_context or bool(DECLINES.search(text))
+    right_file = with_evidence = None
+    if case.answerable and answer.cited:
+        cited = [answer.sources[n - 1] for n in answer.cited]
+        right_file = sum(hit.source == case.source for hit in cited) / len(cited)
+        if case.evidence:
+            wanted = normalized(case.evidence)
+            with_evidence = sum(wanted in normalized(hit.text) for hit in cited) / len(cited)
+    quote = " ".join(q.text for q in answer.evidence)
+    prompt_parts = [system_prompt, case.question, *(hit.text for hit in answer.sources)]
+    metrics = answer.metrics
+    return Judged(
+        fact_recall=share_found(case.facts, text) if case.answerable else None,
+        quote_recall=share_found(case.facts, quote) if case.answerable else None,
+        citations_right_file=right_file,
+        citations_with_evidence=with_evidence,
+        declined=declined,
+        language_ok=(language_of(text) == case.lang) if text.strip() and case.lang and not answer.no_context else None,
+        echo=echo_share(text, prompt_parts) >= ECHO_SHARE,
+        ttft_ms=answer.first_token_ms,
+        tokens_per_s=metrics.tokens_per_s if metrics else None,
+        cost_usd=metrics.cost_usd if metrics else None,
+        error=str(answer.error) if answer.error else None,
+    )
+
+
+@dataclass
+class Summary:
+    """A backend's answers over the whole set."""
+
+    judged: list[tuple[AnswerCase, Judged]] = field(default_factory=list)
+
+    def row(self) -> dict[str, float | int | None]:
+        answerable = [j for c, j in self.judged if c.answerable]
+        unanswerable = [j for c, j in self.judged if not c.answerable]
+        every = [j for _, j in self.judged]
+        ttft = sorted(j.ttft_ms for j in every if j.ttft_ms is not None)
+        costs = [j.cost_usd for j in every if j.cost_usd is not None]
+        return {
+            "questions": len(self.judged),
+            "fact_recall": _mean(j.fact_recall for j in answerable),
+            "quote_fact_recall": _mean(j.quote_recall for j in answerable),
+            "citation_precision_file": _mean(j.citations_right_file for j in answerable),
+            "citation_precision_evidence": _mean(j.citations_with_evidence for j in answerable),
+            "decline_accuracy": _mean(float(j.declined) for j in unanswerable),
+            "false_declines": _mean(float(j.declined) for j in answerable),
+            "language_match": _mean(None if j.language_ok is None else float(j.language_ok) for j in every),
+            "echo_rate": _mean(float(j.echo) for j in every),
+            "ttft_p50_ms": statistics.median(ttft) if ttft else None,
+            "ttft_p95_ms": ttft[min(len(ttft) - 1, round(0.95 * (len(ttft) - 1)))] if ttft else None,
+            "tokens_per_s": _mean(j.tokens_per_s for j in every),
+            "cost_usd": sum(costs) if costs else None,
+            "errors": sum(j.error is not None for j in every),
+        }
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def table(rows: dict[str, dict[str, float | int | None]]) -> str:
+    """Backends as columns, measures as rows: easy to read side by side in a terminal or a README."""
+    names = list(rows)
+    measures = list(next(iter(rows.values()))) if rows else []
+    lines = [f"| measure | {' | '.join(names)} |", "| --- |" + " --- |" * len(names)]
+    for measure in measures:
+        cells = [_cell(rows[name][measure]) for name in names]
+        lines.append(f"| {measure.replace('_', ' ')} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def _cell(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3f}" if value < 100 else f"{value:.0f}"
