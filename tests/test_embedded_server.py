@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import requests
 
+from rag.config import LocalSettings
 from rag.llm.embedded_server import EmbeddedServer, free_port
+from rag.llm.registry import EMBEDDED_PASSAGE_CHARS, Backends
 
 
 def test_app_host_and_port_do_not_move_the_model_server(monkeypatch) -> None:
@@ -24,3 +26,13 @@ def test_app_host_and_port_do_not_move_the_model_server(monkeypatch) -> None:
         assert not took_app_port, "the model server must leave the app's port free"
     finally:
         server.stop()
+
+
+def test_the_embedded_model_gets_focused_passages_unless_told_otherwise() -> None:
+    """It reads its prompt slowly, so each source is cut to its best sentences; LOCAL_PASSAGE_CHARS decides."""
+    for chars, expected in ((None, EMBEDDED_PASSAGE_CHARS), (0, 0), (900, 900)):
+        backends = Backends(LocalSettings(ollama_base_url="http://127.0.0.1:9/v1", passage_chars=chars))
+        try:
+            assert backends.local().passage_chars == expected
+        finally:
+            backends.close()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from rag.answers.evidence import EvidenceFinder
+from rag.answers.evidence import EvidenceFinder, focused
 from rag.answers.grounding import check
 from rag.answers.sentences import split_sentences
 from rag.chat.presentation import UNSUPPORTED_MARK, answer_block, passage_body
@@ -111,3 +111,13 @@ def test_the_answer_shows_the_quote_the_marks_and_the_highlighted_passage(
     assert "**Evidence**\n> “" in block and "11434" in block.split("**Evidence**")[1].split("**Sources**")[0]
     body = passage_body(hits[0], answer.evidence)
     assert f"**{answer.evidence[0].text.split()[0]}" in body.replace("\n", " ")
+
+
+def test_a_focused_passage_keeps_the_best_sentences_within_the_limit() -> None:
+    filler = " ".join(f"Sentence {n} talks about the weather in spring." for n in range(30))
+    hit = _hit(f"{filler} Ollama listens on port 11434 by default. {filler}")
+    cut = focused("Which port does Ollama listen on?", hit, 300)
+    assert "Ollama listens on port 11434 by default." in cut.text and len(cut.text) <= 300
+    assert cut.text in hit.text and cut.chunk == hit.chunk
+    short = _hit("Ollama listens on port 11434.")
+    assert focused("Which port?", short, 300) is short

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -136,3 +136,26 @@ def keyword_overlap(question: str, texts: list[str]) -> list[float]:
     weight = {term: math.log(1 + (len(texts) + 1) / (1 + frequency[term])) for term in wanted}
     total = sum(weight.values())
     return [sum(weight[term] for term in terms) / total for terms in found]
+
+
+def focused(question: str, hit: Hit, chars: int) -> Hit:
+    """The passage cut to about `chars` characters around its sentence that best matches the question.
+
+    A small model on a CPU reads its prompt slowly (100-300 tokens/s on 2 cores), so sending each
+    source's best few sentences instead of the whole passage halves the wait for the first token.
+    """
+    text = hit.text
+    sentences = split_sentences(text)
+    if len(text) <= chars or len(sentences) < 2:
+        return hit
+    overlap = keyword_overlap(question, [sentence.text for sentence in sentences])
+    first = last = max(range(len(sentences)), key=lambda i: (overlap[i], -i))
+    while True:
+        grown = False
+        if last + 1 < len(sentences) and sentences[last + 1].end - sentences[first].start <= chars:
+            last, grown = last + 1, True
+        if first > 0 and sentences[last].end - sentences[first - 1].start <= chars:
+            first, grown = first - 1, True
+        if not grown:
+            break
+    return replace(hit, passage=text[sentences[first].start : sentences[last].end])

