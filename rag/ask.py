@@ -26,7 +26,7 @@ def answer_json(answer: Answer) -> dict[str, object]:
             for n, hit in enumerate(answer.sources, start=1)
         ],
         "evidence": [quote.to_json() for quote in answer.evidence],
-        "grounding": answer.grounding.to_json(),
+        "grounding": {**answer.grounding.to_json(), "weak_evidence": answer.weak_evidence},
         "backend": answer.backend.key,
         "backend_label": answer.backend.label,
         "model": answer.backend.model,

@@ -140,7 +140,8 @@ def test_ask_cli_json_with_the_local_server(sample_index: Path, local_llm) -> No
     assert payload["answer"].startswith("According to [")
     assert payload["sources"][0]["source"] == "lab-setup.md"
     assert any("11434" in quote["text"] and quote["source"] == "lab-setup.md" for quote in payload["evidence"])
-    assert set(payload["grounding"]) == {"unsupported", "missing_sources"}
+    assert set(payload["grounding"]) == {"unsupported", "missing_sources", "weak_evidence"}
+    assert payload["grounding"]["weak_evidence"] is False, "the port is stated plainly in the sources"
 
 
 @pytest.mark.slow  # a command in its own process, loading the encoder

@@ -121,3 +121,19 @@ def test_a_focused_passage_keeps_the_best_sentences_within_the_limit() -> None:
     assert cut.text in hit.text and cut.chunk == hit.chunk
     short = _hit("Ollama listens on port 11434.")
     assert focused("Which port?", short, 300) is short
+
+
+def test_sources_that_barely_match_the_question_are_said_to(finder: EvidenceFinder) -> None:
+    from rag.answers.evidence import WEAK_EVIDENCE
+    from rag.chat.pipeline import Answer
+
+    hits = [_hit("The cafeteria opens at eight and serves soup on Fridays.", "menu.md")]
+    quotes = finder.quote("How do I enable HTTP/3 support in a Node.js server?", hits, [])
+    assert max((q.score for q in quotes), default=0) < WEAK_EVIDENCE
+    answer = Answer("Use the http3 option [1].", Backend("local", "Local", "http://127.0.0.1:9", "m"), hits)
+    answer.weak_evidence = True
+    assert "The sources barely match this question: the answer may not be in your documents." in answer_block(
+        answer, {}
+    )
+    strong = finder.quote("When does the cafeteria serve soup?", hits, [])
+    assert strong[0].score >= WEAK_EVIDENCE

@@ -100,6 +100,7 @@ class Judged:
     citations_right_file: float | None
     citations_with_evidence: float | None
     declined: bool
+    flagged_weak: bool  # the app said the sources barely match the question
     language_ok: bool | None
     echo: bool
     ttft_ms: float | None
@@ -127,6 +128,7 @@ def judge(case: AnswerCase, answer: Answer, system_prompt: str) -> Judged:
         citations_right_file=right_file,
         citations_with_evidence=with_evidence,
         declined=declined,
+        flagged_weak=answer.weak_evidence or answer.no_context,
         language_ok=(language_of(text) == case.lang) if text.strip() and case.lang and not answer.no_context else None,
         echo=echo_share(text, prompt_parts) >= ECHO_SHARE,
         ttft_ms=answer.first_token_ms,
@@ -156,6 +158,8 @@ class Summary:
             "citation_precision_evidence": _mean(j.citations_with_evidence for j in answerable),
             "decline_accuracy": _mean(float(j.declined) for j in unanswerable),
             "false_declines": _mean(float(j.declined) for j in answerable),
+            "unanswerable_flagged_by_app": _mean(float(j.flagged_weak) for j in unanswerable),
+            "answerable_flagged_by_app": _mean(float(j.flagged_weak) for j in answerable),
             "language_match": _mean(None if j.language_ok is None else float(j.language_ok) for j in every),
             "echo_rate": _mean(float(j.echo) for j in every),
             "ttft_p50_ms": statistics.median(ttft) if ttft else None,

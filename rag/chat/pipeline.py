@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from rag.answers.evidence import Evidence, EvidenceFinder, focused
+from rag.answers.evidence import WEAK_EVIDENCE, Evidence, EvidenceFinder, focused
 from rag.answers.grounding import Grounding, check
 from rag.chat.followup import search_query
 from rag.chat.options import (
@@ -80,6 +80,7 @@ class Answer:
     local_only: bool = False  # made from local-only text: its turn never goes to a cloud model
     evidence: list[Evidence] = field(default_factory=list)  # the sentences in its sources that best answer
     grounding: Grounding = field(default_factory=Grounding)  # unsupported sentences, citations of no source
+    weak_evidence: bool = False  # no sentence of the sources matches the question well: maybe not in them
 
     def turn(self, question: str) -> Turn:
         """This answer as an earlier turn of the chat, carrying its local-only mark."""
@@ -250,6 +251,9 @@ class Assistant:
     def check(self, question: str, answer: Answer) -> None:
         """Quote the evidence and mark what no source supports: a reader checks the answer at a glance."""
         answer.evidence = self.evidence.quote(question, answer.sources, answer.cited)
+        answer.weak_evidence = (
+            bool(answer.sources) and max((q.score for q in answer.evidence), default=0) < WEAK_EVIDENCE
+        )
         answer.grounding = check(answer.text, [hit.text for hit in answer.sources])
 
     def _tokens(self, backend: Backend, text: str) -> int:

@@ -66,6 +66,8 @@ def evidence_block(answer: Answer) -> str:
 def grounding_notes(answer: Answer) -> str:
     """What a reader should check: sentences no source supports, and citations of sources that do not exist."""
     notes = []
+    if answer.weak_evidence and answer.text:
+        notes.append("The sources barely match this question: the answer may not be in your documents.")
     if answer.grounding.unsupported:
         notes.append(f"{UNSUPPORTED_MARK.strip()} no source supports the marked sentence(s): check them.")
     missing = answer.grounding.missing_sources
