@@ -109,7 +109,7 @@ def _previous(settings: Settings, embedder: Embedder, rebuild: bool) -> tuple[Sn
     same = (manifest.embed_model, manifest.embed_backend) == (embedder.name, embedder.backend)
     if not same or manifest.dimension != embedder.dimension:
         return None, (
-            f"the encoder changed ({manifest.embed_model} on {manifest.embed_backend}"
+            f"the embedding model changed ({manifest.embed_model} on {manifest.embed_backend}"
             f" -> {embedder.name} on {embedder.backend})"
         )
     wanted = chunking_settings(settings, embedder)
