@@ -73,7 +73,7 @@ class RetrievalSettings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     rrf_k: int = 60
-    fusion: str = "rrf"  # "rrf" (rank fusion) or "score" (scores relative to each leg's best, weighted)
+    fusion: str = "score"  # "score" (scores relative to each leg's best, weighted) or "rrf" (rank fusion)
     dense_weight_other_scripts: float = 0.25  # dense weight for Cyrillic and other non-Latin questions
     relevance_floor: float = 0.25  # below this dense similarity the app declines to answer
     passage_window: int = 300  # characters of the neighbouring text shown and sent on each side of a chunk
@@ -187,7 +187,7 @@ class Settings:
             dense_weight=read.number("DENSE_WEIGHT", 1.0),
             bm25_weight=read.number("BM25_WEIGHT", 1.0),
             rrf_k=read.whole("RRF_K", 60),
-            fusion=read.text("FUSION", "rrf"),
+            fusion=read.text("FUSION", "score"),
             dense_weight_other_scripts=read.number("DENSE_WEIGHT_OTHER_SCRIPTS", 0.25),
             relevance_floor=read.number("RELEVANCE_FLOOR", 0.25),
             passage_window=read.whole("PASSAGE_WINDOW", 300),

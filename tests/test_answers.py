@@ -27,7 +27,9 @@ def _local(server) -> Backend:
 
 
 def _options(max_tokens: int = 32, timeout: float = 60) -> ChatOptions:
-    return ChatOptions(params=GenerationParams(max_tokens=max_tokens, temperature=0.1, timeout=timeout))
+    return ChatOptions(
+        params=GenerationParams(max_tokens=max_tokens, temperature=0.0, timeout=timeout)
+    )  # greedy: repeatable
 
 
 def _ask(assistant: Assistant, backend: Backend, question: str = QUESTION, **kw: object):

@@ -21,13 +21,17 @@ def test_question_set_is_big_and_multilingual() -> None:
     assert sum("bg/" in q.source for q in questions) >= 5 and sum("ru/" in q.source for q in questions) >= 5
 
 
-def test_hybrid_is_at_least_as_good_as_dense(sample_retriever: Retriever) -> None:
+def test_hybrid_is_at_least_as_good_as_either_leg(sample_retriever: Retriever) -> None:
+    """On the samples, hybrid finds every passage either leg finds. Its ranking is chosen on the real-document
+    set (score fusion: better on both of its halves); here it may put a right file second where one leg puts
+    it first (3 of 42), so MRR is held within 0.02 of the better leg rather than above it."""
     questions = load_questions(QUESTIONS)
     hybrid = score(sample_retriever, questions, 5, "hybrid")
-    dense = score(sample_retriever, questions, 5, "dense")
-    assert hybrid.hit_at_k >= dense.hit_at_k
-    assert hybrid.mrr >= dense.mrr
-    assert hybrid.hit_at_k >= 0.9 and hybrid.evidence_at_k is not None and hybrid.evidence_at_k >= 0.85
+    legs = [score(sample_retriever, questions, 5, mode) for mode in ("dense", "bm25")]
+    assert hybrid.evidence_at_k is not None and hybrid.evidence_at_k >= 0.95
+    for leg in legs:
+        assert hybrid.hit_at_k >= leg.hit_at_k and hybrid.evidence_at_k >= (leg.evidence_at_k or 0)
+    assert hybrid.mrr >= max(leg.mrr for leg in legs) - 0.02
 
 
 def test_pdf_hits_carry_the_right_page(sample_retriever: Retriever) -> None:

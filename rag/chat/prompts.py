@@ -31,7 +31,7 @@ _CONTROL_TOKENS = (
 COMPLETION_LEAD = "According to ["
 LEADS = {"en": COMPLETION_LEAD, "ru": "Согласно [", "bg": "Според ["}
 """The completion prompt's lead in the question's language: a base model goes on in the lead's language."""
-COMPLETION_STOP = ["\n"]
+COMPLETION_STOP = ["\n\n", "\nQuestion:", "\nSources:", "\n["]
 _CITATION = re.compile(r"\[(\d+)\]")
 
 
