@@ -167,7 +167,8 @@ def answers_main(settings: Settings, args: argparse.Namespace) -> int:
     options = ChatOptions(
         top_k=args.k,
         mode=settings.retrieval.mode,
-        params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
+        # greedy decoding: the same answers on every run, so two settings can be compared
+        params=GenerationParams(max_tokens=args.max_tokens, temperature=0.0, timeout=settings.request_timeout),
     )
     rows = {}
     try:
