@@ -13,7 +13,9 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from rag.chat.pipeline import ChatOptions, Conversation
+from rag.answers.quality import AnswerCase, Summary, judge, load_cases
+from rag.answers.quality import table as answer_table
+from rag.chat.pipeline import Answer, ChatOptions, Conversation
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
 from rag.config import Settings
@@ -37,22 +39,43 @@ def read_questions(path: Path) -> list[str]:
     return questions
 
 
+def read_cases(path: Path) -> list[AnswerCase] | None:
+    """The questions as an answer set when they are JSONL records (key facts, source): answers are then judged too."""
+    try:
+        return load_cases(path)
+    except (ValueError, OSError):
+        return None  # plain text: measured, not judged
+
+
 async def measure(
-    service: ChatService, keys: list[str], questions: list[str], runs: int, options: ChatOptions
-) -> list[AnswerMetrics]:
-    """Each question on each backend through the app's pipeline, one fresh conversation per question."""
+    service: ChatService,
+    keys: list[str],
+    questions: list[str],
+    runs: int,
+    options: ChatOptions,
+    cases: list[AnswerCase] | None = None,
+) -> tuple[list[AnswerMetrics], dict[str, Summary]]:
+    """Each question on each backend through the app's pipeline, one fresh conversation per question; with
+    `cases` (the same questions with their key facts), each answer judged as `rag.eval --answers` does."""
     backend_for = partial(service.backend, model=None)
     rows: list[AnswerMetrics] = []
+    judged: dict[str, Summary] = {}
     for key in keys:
         for run in range(runs):
             for number, question in enumerate(questions, start=1):
                 chat = Conversation()
                 exchange = await service.assistant.ask(question, chat, options, POLICIES[key], backend_for)
                 rows.extend(chat.measurements)
+                if cases is not None:
+                    given = exchange.answers or [Answer(exchange.note, backend_for(key), [], no_context=True)]
+                    summary = judged.setdefault(key, Summary())
+                    summary.judged.append(
+                        (cases[number - 1], judge(cases[number - 1], given[-1], options.system_prompt))
+                    )
                 errors = [str(a.error) for a in exchange.answers if a.error]
                 status = "declined (nothing relevant)" if not exchange.answers else (errors[0] if errors else "ok")
                 print(f"[{key} run {run + 1}] {number}/{len(questions)} {status}", file=sys.stderr, flush=True)
-    return rows
+    return rows, judged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _ = service.assistant
         questions = read_questions(args.questions)[: args.limit]
+        cases = read_cases(args.questions)
     except (IndexMissing, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -87,11 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
     )
     try:
-        rows = asyncio.run(measure(service, keys, questions, args.runs, options))
+        rows, judged = asyncio.run(measure(service, keys, questions, args.runs, options, cases))
     finally:
         service.backends.close()
     summaries = summarize(rows)
     print(text_table(summaries))
+    if judged:
+        print("\nAnswer quality (as `rag.eval --answers` judges it):")
+        print(answer_table({key: summary.row() for key, summary in judged.items()}))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.csv").write_text(to_csv(rows), encoding="utf-8")
     save_chart(summaries, args.out / "chart.png")

@@ -137,6 +137,8 @@ def test_bench_command_writes_csv_and_chart(sample_index: Path, local_llm, cloud
         and "Local server (gemma)" in result.stdout
         and "Cloud API (gpt-4.1-mini)" in result.stdout
     )
+    quality = result.stdout.split("Answer quality", 1)[1]  # the question file's records are judged too
+    assert "| measure | local | cloud |" in quality and "| citation precision file |" in quality
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert len(rows) == 4 and {r["backend"] for r in rows} == {"local", "cloud"}
     assert all(float(r["cost_usd"]) > 0 for r in rows if r["backend"] == "cloud")
