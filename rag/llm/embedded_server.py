@@ -84,8 +84,11 @@ def model_source(local_gguf: str | None) -> ModelSource:
 class EmbeddedServer:
     """Owns one `python -m llama_cpp.server` process; stopped when the app exits."""
 
-    def __init__(self, local_gguf: str | None = None, context_tokens: int = 4096, threads: int = 1) -> None:
+    def __init__(
+        self, local_gguf: str | None = None, context_tokens: int = 4096, threads: int = 1, port: int | None = None
+    ) -> None:
         self.source = model_source(local_gguf)
+        self.requested_port = port  # None: a free port
         self.context_tokens = context_tokens
         self.threads = threads
         self.port = 0
@@ -121,7 +124,7 @@ class EmbeddedServer:
         """Start the server and wait until `/v1/models` answers."""
         if self.process is not None and self.process.poll() is None:
             return
-        self.port = free_port()
+        self.port = self.requested_port or free_port()
         log = open(self.log_path, "wb")  # noqa: SIM115 - the child process writes to it for its whole life
         environment = {k: v for k, v in os.environ.items() if k not in SERVER_OVERRIDES}
         self.process = subprocess.Popen(
