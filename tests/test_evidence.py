@@ -137,3 +137,10 @@ def test_sources_that_barely_match_the_question_are_said_to(finder: EvidenceFind
     )
     strong = finder.quote("When does the cafeteria serve soup?", hits, [])
     assert strong[0].score >= WEAK_EVIDENCE
+
+
+def test_a_title_is_not_quoted_as_evidence(sample_retriever: Retriever, finder: EvidenceFinder) -> None:
+    question = "Когда на метеостанции снимают показания?"
+    quotes = finder.quote(question, sample_retriever.search(question, k=5), [])
+    assert quotes and all(q.text != "Руководство по эксплуатации школьной метеостанции" for q in quotes)
+    assert all(q.text.endswith((".", "!", "?", ":", ";")) or len(q.text.split()) >= 8 for q in quotes)

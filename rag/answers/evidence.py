@@ -23,6 +23,9 @@ from rag.index.retrieval import Hit, mostly_latin
 
 MIN_WORDS = 4
 """Shorter pieces are headings or table cells: they match keywords without saying anything."""
+HEADING_WORDS = 8
+"""A piece this short that does not end like a sentence is a title or a heading, not an answer."""
+_SENTENCE_END = (".", "!", "?", "…", ":", ";", ")", "»", "”", '"')
 SECOND_SENTENCE_SHARE = 0.85
 """A second sentence is quoted only when it scores nearly as well as the best one."""
 DENSE_WEIGHT = 0.3
@@ -77,7 +80,7 @@ class EvidenceFinder:
         pieces: dict[str, tuple[int, Sentence]] = {}
         for number, hit in enumerate(hits, start=1):
             for sentence in split_sentences(hit.text):
-                if len(sentence.text.split()) >= MIN_WORDS:
+                if _says_something(sentence):
                     pieces.setdefault(sentence.text.casefold(), (number, sentence))
         if not pieces:
             return []
@@ -111,6 +114,11 @@ class EvidenceFinder:
         elif len(ranked) > 1 and ranked[1].score >= SECOND_SENTENCE_SHARE * best.score:
             quoted.append(_evidence(ranked[1], hits[ranked[1].number - 1]))
         return quoted
+
+
+def _says_something(sentence: Sentence) -> bool:
+    words = len(sentence.text.split())
+    return words >= MIN_WORDS and (words >= HEADING_WORDS or sentence.text.endswith(_SENTENCE_END))
 
 
 def _asks(sentence: Sentence) -> bool:
