@@ -148,11 +148,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def answers_main(settings: Settings, args: argparse.Namespace) -> int:
-    """Every question to every backend named, one at a time (a local server answers one request at a time)."""
+    """Every question to every backend named, through `rag.bench`'s loop (one request at a time: a local
+    server answers one at a time), each answer judged against its key facts."""
     import asyncio
 
-    from rag.answers.quality import Summary, judge, load_cases
+    from rag.answers.quality import load_cases
     from rag.answers.quality import table as answer_table
+    from rag.bench import measure
     from rag.chat.pipeline import ChatOptions
     from rag.chat.service import ChatService
     from rag.llm.generation import GenerationParams
@@ -160,7 +162,7 @@ def answers_main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         cases = load_cases(args.questions)[: args.limit]
         service = ChatService(settings, build_index=False)
-        assistant = service.assistant
+        _ = service.assistant
     except (IndexMissing, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -170,16 +172,10 @@ def answers_main(settings: Settings, args: argparse.Namespace) -> int:
         # greedy decoding: the same answers on every run, so two settings can be compared
         params=GenerationParams(max_tokens=args.max_tokens, temperature=0.0, timeout=settings.request_timeout),
     )
-    rows = {}
+    keys = args.backends.split(",")
     try:
-        for key in args.backends.split(","):
-            backend = service.backend(key, None)
-            summary = Summary()
-            for case in cases:
-                answer = asyncio.run(assistant.answer(backend, case.question, [], options))
-                summary.judged.append((case, judge(case, answer, options.system_prompt)))
-                print(f"[{key}] {case.question[:70]!r}: {answer.text[:80]!r}", file=sys.stderr)
-            rows[f"{key}: {backend.describe()}"] = summary.row()
+        _, judged = asyncio.run(measure(service, keys, [c.question for c in cases], 1, options, cases))
+        rows = {f"{key}: {service.backend(key, None).describe()}": judged[key].row() for key in keys}
     finally:
         service.backends.close()
     print(json.dumps(rows, indent=1, ensure_ascii=False) if args.json else answer_table(rows))
