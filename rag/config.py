@@ -253,7 +253,7 @@ def _local(read: _Reader) -> LocalSettings:
         context_tokens=context or None,
         gguf=read.text("LOCAL_GGUF"),
         threads=read.whole("LOCAL_THREADS", 1),
-        passage_chars=read.whole("LOCAL_PASSAGE_CHARS", -1) if read.text("LOCAL_PASSAGE_CHARS") else None,
+        passage_chars=None if (chars := read.optional_number("LOCAL_PASSAGE_CHARS")) is None else int(chars),
         foundry_model=read.text("FOUNDRY_MODEL"),
         ollama_base_url=read.text("OLLAMA_BASE_URL", OLLAMA_URL).rstrip("/"),
         ollama_model=read.text("OLLAMA_MODEL"),
