@@ -48,7 +48,9 @@ from rag.chat.service import ChatService
 from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
 from rag.measure.metrics import to_csv
+from rag.web.api_access import ApiAccess
 from rag.web.auth import exposure_warning, load_users, stored_secret, verify_password
+from rag.web.openai_api import RagApi
 from rag.web.origin_guard import OriginGuard, OriginPolicy
 from rag.web.uploads import save_uploads
 
@@ -81,6 +83,12 @@ web.add_middleware(
     OriginGuard,
     policy=OriginPolicy.for_app(HOST, WEB.allowed_origins),
 )
+
+API_ACCESS = ApiAccess.from_settings(WEB)
+_before = len(web.router.routes)
+web.include_router(RagApi(service, API_ACCESS).router())
+# Chainlit serves its UI from a catch-all route registered before these: match the API's routes first.
+web.router.routes[:0] = [web.router.routes.pop() for _ in range(len(web.router.routes) - _before)][::-1]
 
 if USERS_FILE is not None or KEEP_HISTORY:
     # Chainlit signs sessions with this secret; kept beside the history so chats resume after a restart.
@@ -137,6 +145,7 @@ async def startup() -> None:
     WARNINGS.extend(await asyncio.to_thread(service.privacy_warnings))
     for warning in WARNINGS:
         log.warning(warning)
+    log.info(API_ACCESS.describe())
     _background.append(asyncio.create_task(service.watch_data()))
     asyncio.get_running_loop().run_in_executor(None, service.local_backend)  # warm the local model early
 

@@ -34,7 +34,7 @@ VARIABLES = (
     "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "FOUNDRY_MODEL",
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "LMSTUDIO_BASE_URL", "LLAMA_SERVER_BASE_URL", "VLLM_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "CHAINLIT_HOST",
-    "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "PRICES_FILE", "LOCAL_HOURLY_COST",
+    "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "LOCAL_HOURLY_COST",
 )  # fmt: skip
 """Every variable the settings read: tests clear them all, so a developer's shell cannot change a result."""
 
@@ -144,6 +144,8 @@ class WebSettings:
     host: str = "127.0.0.1"  # where the app listens (Chainlit's --host)
     allowed_origins: tuple[str, ...] = ()  # pages on other origins allowed to use the app (a reverse proxy)
     users_file: Path | None = None  # password login when set
+    api_key: str = ""  # bearer key of the OpenAI-compatible API under /v1; "off" opens it on a loopback-only app
+    api_keys_file: Path | None = None  # several clients: one key per line, optionally "name: key"
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,8 @@ class Settings:
                 host=read.text("CHAINLIT_HOST", "127.0.0.1"),
                 allowed_origins=read.listed("ALLOWED_ORIGINS"),
                 users_file=Path(read.text("AUTH_USERS_FILE")) if read.text("AUTH_USERS_FILE") else None,
+                api_key=read.text("RAG_API_KEY"),
+                api_keys_file=Path(read.text("RAG_API_KEYS_FILE")) if read.text("RAG_API_KEYS_FILE") else None,
             ),
             costs=CostSettings(
                 prices_file=Path(read.text("PRICES_FILE")) if read.text("PRICES_FILE") else None,

@@ -334,6 +334,33 @@ class Redactor:
         originals = {placeholder: original for original, placeholder in self.mapping.items()}
         return _PLACEHOLDER.sub(lambda m: originals.get(m.group(), m.group()), text)
 
+    def stream_restorer(self) -> StreamRestorer:
+        return StreamRestorer(self)
+
     @property
     def count(self) -> int:
         return len(self.mapping)
+
+
+_PLACEHOLDER_START = re.compile(r"\[[A-Z]*(?:_\d*)?$")
+
+
+class StreamRestorer:
+    """Restores placeholders in text that arrives in pieces, for a client that cannot have a streamed
+    piece replaced later: a piece ending in what may be the start of a placeholder is held back until
+    the next piece says whether it is one."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self._pending = ""
+
+    def feed(self, piece: str) -> str:
+        text = self._pending + piece
+        tail = _PLACEHOLDER_START.search(text[-32:])
+        cut = len(text) - len(tail.group()) if tail else len(text)
+        self._pending = text[cut:]
+        return self.redactor.restore(text[:cut])
+
+    def flush(self) -> str:
+        text, self._pending = self._pending, ""
+        return self.redactor.restore(text)
