@@ -202,6 +202,26 @@ def test_local_first_falls_back_to_the_cloud_only_for_shareable_questions(api_ap
         local.forced_mode = None
 
 
+def test_a_client_that_leaves_mid_stream_stops_nothing_else(api_app) -> None:
+    url, local, *_ = api_app
+    local.answer = " ".join(["word"] * 300) + " [1]."
+    body = {
+        "model": "rag-local",
+        "stream": True,
+        "messages": [{"role": "user", "content": "When does the library open?"}],
+    }
+    with requests.post(
+        f"{url}/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"}, stream=True, timeout=30
+    ) as response:
+        first = next(response.iter_lines())
+        assert first.startswith(b"data: ")
+    local.answer = "The library opens at 10:00 [1]."
+    after = _client(url).chat.completions.create(
+        model="rag-local", messages=[{"role": "user", "content": "When does the library open?"}]
+    )
+    assert (after.choices[0].message.content or "").startswith("The library opens at 10:00 [1].")
+
+
 @pytest.mark.parametrize(
     ("body", "status", "phrase"),
     [
