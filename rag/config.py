@@ -34,7 +34,7 @@ VARIABLES = (
     "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "FOUNDRY_MODEL",
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "LMSTUDIO_BASE_URL", "LLAMA_SERVER_BASE_URL", "VLLM_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "CHAINLIT_HOST",
-    "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "LOCAL_HOURLY_COST",
+    "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "PRESETS_FILE", "LOCAL_HOURLY_COST",
 )  # fmt: skip
 """Every variable the settings read: tests clear them all, so a developer's shell cannot change a result."""
 
@@ -135,6 +135,11 @@ class HistorySettings:
     def files(self) -> Path:
         return self.directory / "files"
 
+    @property
+    def saved_presets(self) -> Path:
+        """Presets users save from their chats (kept whether or not chats are)."""
+        return self.directory / "presets.json"
+
     def database_url(self) -> str:
         return f"sqlite+aiosqlite:///{self.database.resolve()}"
 
@@ -152,6 +157,13 @@ class WebSettings:
 class CostSettings:
     prices_file: Path | None = None  # default: prices.toml beside the project
     local_hourly_usd: float | None = None  # overrides the prices file's [local] hourly_cost_usd
+
+
+@dataclass(frozen=True)
+class PresetSettings:
+    """Task presets: the built-in file (default `presets.toml` beside the project)."""
+
+    file: Path = Path(__file__).resolve().parents[1] / "presets.toml"
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,7 @@ class Settings:
     history: HistorySettings = field(default_factory=HistorySettings)
     web: WebSettings = field(default_factory=WebSettings)
     costs: CostSettings = field(default_factory=CostSettings)
+    presets: PresetSettings = field(default_factory=PresetSettings)
 
     @classmethod
     def from_env(
@@ -236,6 +249,7 @@ class Settings:
                 prices_file=Path(read.text("PRICES_FILE")) if read.text("PRICES_FILE") else None,
                 local_hourly_usd=read.optional_number("LOCAL_HOURLY_COST"),
             ),
+            presets=PresetSettings(Path(read.text("PRESETS_FILE"))) if read.text("PRESETS_FILE") else PresetSettings(),
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -205,7 +206,7 @@ def test_local_first_falls_back_to_the_cloud_only_for_shareable_questions(api_ap
 def test_a_client_that_leaves_mid_stream_stops_nothing_else(api_app) -> None:
     url, local, *_ = api_app
     local.answer = " ".join(["word"] * 300) + " [1]."
-    body = {
+    body: dict[str, Any] = {
         "model": "rag-local",
         "stream": True,
         "messages": [{"role": "user", "content": "When does the library open?"}],
