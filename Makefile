@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup build-deps system-deps model-qwen run ingest test test-fast lint bench eval clean
+.PHONY: setup build-deps system-deps model-qwen run ingest test test-fast test-openwebui lint bench eval clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(MAKE) --no-print-directory build-deps
@@ -22,9 +22,16 @@ setup: $(VENV)/.installed
 build-deps:
 	@{ command -v cmake && command -v g++ && command -v make; } >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y build-essential cmake; }
 
-# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser).
+# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser), and OCR:
+# Tesseract with English, Bulgarian and Russian data, and poppler's pdftoppm to render scanned pages.
+# Only what is missing is installed.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-bul tesseract-ocr-rus poppler-utils
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing=chromium; \
+	for package in $(OCR_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$package"; \
+	done; \
+	[ -z "$$missing" ] || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; }
 
 # Optional: Qwen2.5-Coder-0.5B-Instruct for LOCAL_GGUF=qwen2.5-coder-0.5b (about 480 MB, pinned by hash).
 model-qwen: setup
@@ -42,6 +49,18 @@ test: setup system-deps
 # Pure logic, the embedding model and real indexes; no model server, app or browser.
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
+
+# A real Open WebUI as a client of the app's /v1 API, driven in Chromium. It gets its own venv (about 2.9 GB:
+# torch, chromadb, transformers...), so its pins never touch the app's; torch is held to the CPU build.
+OPENWEBUI_VENV ?= .venv-openwebui
+$(OPENWEBUI_VENV)/.installed: tests/openwebui/requirements.txt tests/openwebui/constraints.txt
+	$(PYTHON) -m venv $(OPENWEBUI_VENV)
+	$(OPENWEBUI_VENV)/bin/python -m pip install --upgrade pip wheel
+	$(OPENWEBUI_VENV)/bin/python -m pip install -c tests/openwebui/constraints.txt -r tests/openwebui/requirements.txt
+	touch $@
+
+test-openwebui: setup system-deps $(OPENWEBUI_VENV)/.installed
+	OPEN_WEBUI_BIN=$(CURDIR)/$(OPENWEBUI_VENV)/bin/open-webui $(PY) -m pytest -m openwebui tests/test_openwebui.py
 
 lint: setup
 	$(PY) -m ruff format --check .

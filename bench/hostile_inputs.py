@@ -2,7 +2,8 @@
 
 Linear code takes about 4 times as long for the 4x input; quadratic code took about 16 times as long.
 The inputs come from tests/hostile_documents.py: a DOCX of many plain paragraphs, divisions
-nested thousands deep, and one long line without spaces.
+nested thousands deep, one long line without spaces, an RTF aimed at striprtf's regexes (the
+4x input is 5 MB) and a CSV of many rows.
 
 Run: python -m bench.hostile_inputs
 """
@@ -25,6 +26,8 @@ CASES: list[tuple[str, Builder, str, int]] = [
     ("DOCX paragraphs", hostile.many_paragraphs_docx, "many-paragraphs.docx", 20_000),
     ("nested HTML (levels)", hostile.nested_html, "nested.html", 40_000),
     ("line without spaces (bytes)", hostile.long_line, "long-line.txt", 2**20),
+    ("RTF against striprtf (bytes)", hostile.hostile_rtf, "hostile.rtf", 5 * 2**20 // 4),
+    ("CSV rows", hostile.many_rows_csv, "many-rows.csv", 50_000),
 ]
 
 

@@ -1,7 +1,7 @@
 """The settings tree: the one reader of the environment and `.env`, so every entry point agrees.
 
 `Settings.from_env()` reads everything once; each component gets its own section (local, cloud,
-privacy, history, web, retrieval, costs) instead of reading variables itself. Tests build settings
+privacy, history, web, retrieval, costs, ocr) instead of reading variables itself. Tests build settings
 from a dictionary of their own (`Settings.from_env(environ={...})`), so the developer's shell
 environment cannot change what they test.
 """
@@ -28,13 +28,14 @@ ENCODER_CACHE = "~/.cache/local-rag/encoders"
 ENV_FILE = "RAG_ENV_FILE"
 """Which `.env` file to read (default `.env` in the working folder; empty: none)."""
 VARIABLES = (
-    "DATA_DIR", "INDEX_DIR", "EMBED_MODEL", "EMBED_DEVICE", "EMBED_BATCH_SIZE", "EMBED_BACKEND", "EMBED_CACHE_DIR", "CHUNK_TOKENS",
+    "DATA_DIR", "INDEX_DIR", "INDEX_URL", "EMBED_MODEL", "EMBED_DEVICE", "EMBED_BATCH_SIZE", "EMBED_BACKEND", "EMBED_CACHE_DIR", "CHUNK_TOKENS",
     "CHUNK_OVERLAP_TOKENS", "MAX_FILE_MB", "REQUEST_TIMEOUT", "RETRIEVAL_MODE", "TOP_K", "DENSE_WEIGHT",
     "BM25_WEIGHT", "RRF_K", "FUSION", "DENSE_WEIGHT_OTHER_SCRIPTS", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
     "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "FOUNDRY_MODEL",
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "LMSTUDIO_BASE_URL", "LLAMA_SERVER_BASE_URL", "VLLM_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "CHAINLIT_HOST",
     "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "PRESETS_FILE", "LOCAL_HOURLY_COST",
+    "OCR", "TESSERACT_CMD", "OCR_LANGUAGES", "OCR_DPI", "OCR_MAX_MEGAPIXELS", "OCR_PAGE_TIMEOUT", "OCR_MEMORY_MB",
 )  # fmt: skip
 """Every variable the settings read: tests clear them all, so a developer's shell cannot change a result."""
 
@@ -160,6 +161,24 @@ class CostSettings:
 
 
 @dataclass(frozen=True)
+class OcrSettings:
+    """Tesseract for PDF pages without a text layer and for images; pdftoppm renders the pages.
+
+    `OCR=auto` (the default) reads them whenever Tesseract is installed; `OCR=off` never does.
+    Each page is bounded: rendered at most `dpi` and `max_megapixels`, and each helper process is
+    killed after `page_timeout` seconds or when it needs more than `memory_mb` of address space.
+    """
+
+    enabled: bool = True
+    command: str = "tesseract"  # a name on PATH or a path (TESSERACT_CMD)
+    languages: str = "eng+bul+rus"  # Tesseract's language codes, joined with "+"; the first one leads
+    dpi: int = 300
+    max_megapixels: float = 25.0  # larger pages and images are scaled down to this before reading
+    page_timeout: float = 60.0  # seconds for one page: rendering and reading together
+    memory_mb: int = 1024
+
+
+@dataclass(frozen=True)
 class PresetSettings:
     """Task presets: the built-in file (default `presets.toml` beside the project)."""
 
@@ -172,6 +191,7 @@ class Settings:
 
     data_dir: Path = Path("data")
     index_dir: Path = Path("index")
+    index_url: str = field(default="", repr=False)  # postgresql://... keeps the index in that database instead
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_device: str = "cpu"
     embed_batch_size: int = 32
@@ -189,6 +209,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     costs: CostSettings = field(default_factory=CostSettings)
     presets: PresetSettings = field(default_factory=PresetSettings)
+    ocr: OcrSettings = field(default_factory=OcrSettings)
 
     @classmethod
     def from_env(
@@ -219,6 +240,7 @@ class Settings:
         return cls(
             data_dir=data_dir or Path(read.text("DATA_DIR", "data")),
             index_dir=index_dir or Path(read.text("INDEX_DIR", "index")),
+            index_url=read.text("INDEX_URL"),
             embed_model=read.text("EMBED_MODEL", DEFAULT_EMBED_MODEL),
             embed_device=read.text("EMBED_DEVICE", "cpu"),
             embed_batch_size=read.whole("EMBED_BATCH_SIZE", 32),
@@ -250,6 +272,7 @@ class Settings:
                 local_hourly_usd=read.optional_number("LOCAL_HOURLY_COST"),
             ),
             presets=PresetSettings(Path(read.text("PRESETS_FILE"))) if read.text("PRESETS_FILE") else PresetSettings(),
+            ocr=_ocr(read),
         )
 
 
@@ -258,6 +281,30 @@ def process_environment() -> dict[str, str]:
     path = os.environ.get(ENV_FILE, ".env")
     from_file = dotenv_values(path) if path and Path(path).is_file() else {}
     return {**{k: v for k, v in from_file.items() if v is not None}, **os.environ}
+
+
+def _ocr(read: _Reader) -> OcrSettings:
+    mode = read.text("OCR", "auto").lower()
+    if mode not in ("auto", "on", "off"):
+        raise ValueError(f"OCR must be auto or off, not {mode!r}")
+    languages = "+".join(part.strip() for part in read.text("OCR_LANGUAGES", "eng+bul+rus").split("+") if part.strip())
+    limits = {
+        "OCR_DPI": read.whole("OCR_DPI", 300),
+        "OCR_MAX_MEGAPIXELS": read.number("OCR_MAX_MEGAPIXELS", 25.0),
+        "OCR_PAGE_TIMEOUT": read.number("OCR_PAGE_TIMEOUT", 60.0),
+        "OCR_MEMORY_MB": read.whole("OCR_MEMORY_MB", 1024),
+    }
+    if wrong := [name for name, value in limits.items() if value <= 0]:
+        raise ValueError(f"{', '.join(wrong)} must be positive")
+    return OcrSettings(
+        enabled=mode != "off",
+        command=read.text("TESSERACT_CMD", "tesseract"),
+        languages=languages or "eng",
+        dpi=int(limits["OCR_DPI"]),
+        max_megapixels=limits["OCR_MAX_MEGAPIXELS"],
+        page_timeout=limits["OCR_PAGE_TIMEOUT"],
+        memory_mb=int(limits["OCR_MEMORY_MB"]),
+    )
 
 
 def _local(read: _Reader) -> LocalSettings:

@@ -11,6 +11,7 @@ import io
 import os
 import random
 import string
+import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ PLANS = "Plans for the relocation of the bakery to the harbour district stay con
 CAFE = "The café on the corner serves cardamom buns every Thursday."
 FORGED = "The file with a forged summary line in its name talks about lighthouse keepers."
 DEEP = "The innermost division holds the text about migrating cranes."
+RTF_FACT = "The ferry to the lighthouse island leaves at half past seven."
+CSV_FACT = "a reading of 4242 after the storm"
 
 
 @dataclass
@@ -124,6 +127,23 @@ def flate_bomb_pdf(folder: Path, megabytes: int = 200) -> Expected:
     return Expected(skipped={"bomb.pdf": "decompression bomb"})
 
 
+def image_bomb_pdf(folder: Path, side: int = 20_000) -> Path:
+    """A one-page PDF of under a megabyte whose page is one white `side` x `side` grey image (400 MB decoded)."""
+    compressor = zlib.compressobj(9)
+    row = b"\xff" * side
+    stream = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /XObject << /Im0 5 0 R >> >> >>",
+        b"<< /Length 31 >>\nstream\nq 612 0 0 792 0 0 cm /Im0 Do Q\nendstream",
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8"
+        b" /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (side, side, len(stream), stream),
+    ]
+    return write(folder, "image-bomb.pdf", _pdf_file(objects))
+
+
 def _pdf_file(objects: list[bytes]) -> bytes:
     """A PDF with the given objects (numbered from 1, the first is the catalog) and a valid xref table."""
     out = io.BytesIO()
@@ -139,6 +159,36 @@ def _pdf_file(objects: list[bytes]) -> bytes:
     return out.getvalue()
 
 
+def hostile_rtf(folder: Path, size: int = 5 * 2**20) -> Expected:
+    """An RTF of about `size` bytes aimed at striprtf's two backtracking regexes: a font table of font
+    numbers without a character set, then hyperlink-field openings on one line. Each half took
+    quadratic time (minutes per megabyte); the paragraph after them must still be found."""
+    fonts = "\\f1 " * (size // 8)
+    fields = "{\\field{\\*\\fldinst{" * (size // 44)
+    text = f"{{\\rtf1\\ansi{{\\fonttbl{fonts}}}{fields}{'}' * (3 * (size // 44))}\\pard {RTF_FACT}\\par}}"
+    write(folder, "hostile.rtf", text.encode("ascii"))
+    return Expected({"hostile.rtf": RTF_FACT})
+
+
+def many_rows_csv(folder: Path, rows: int = 2000) -> Expected:
+    """A CSV of `rows` records after its header; the last one carries the fact."""
+    lines = ["station;reading;note"] + [f"ST-{n};{n * 7 % 1000};routine check" for n in range(1, rows)]
+    write(folder, "many-rows.csv", "\n".join([*lines, f"ST-{rows};{CSV_FACT}"]) + "\n")
+    return Expected({"many-rows.csv": CSV_FACT})
+
+
+def zip_bomb_epub(folder: Path, megabytes: int = 300) -> Expected:
+    """An EPUB of a few hundred KB whose one chapter inflates to `megabytes` MB of spaces."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        with archive.open("OEBPS/chapter.xhtml", "w", force_zip64=True) as chapter:
+            for _ in range(megabytes):
+                chapter.write(b" " * 2**20)
+    write(folder, "bomb.epub", out.getvalue())
+    return Expected(skipped={"bomb.epub": "zip bomb"})
+
+
 BUILDERS: list[Callable[[Path], Expected]] = [
     symlinks_into_private,
     mixed_case_private,
@@ -148,6 +198,9 @@ BUILDERS: list[Callable[[Path], Expected]] = [
     many_paragraphs_docx,
     nested_html,
     flate_bomb_pdf,
+    hostile_rtf,
+    many_rows_csv,
+    zip_bomb_epub,
 ]
 
 

@@ -87,11 +87,11 @@ def test_summary_names_every_bad_file_and_indexes_every_good_one(messy: Path, tm
     expected = {
         "empty.txt": "empty file",
         "zero-pages.pdf": "no pages",
-        "scanned.pdf": "no extractable text",
+        "scanned.pdf": "no text layer; OCR found no text",
         "corrupt.pdf": "corrupt PDF",
         "locked.pdf": "encrypted",
         "image.txt": "binary",
-        "sheet.xlsx": "unsupported file type",
+        "sheet.xlsx": "corrupt XLSX (BadZipFile)",
         "huge.txt": "too large",
         "self-loop.txt": "symlink loop",
         "dangling.md": "broken symlink",

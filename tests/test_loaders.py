@@ -89,11 +89,12 @@ def test_invalid_utf8_is_replaced_not_fatal() -> None:
         (b"   \n\n\t ", ".md", "only whitespace"),
         (b"\x00\x01\x02binary\x00" * 100, ".txt", "binary"),
         (blank_pdf_bytes(0), ".pdf", "no pages"),
-        (blank_pdf_bytes(2), ".pdf", "no extractable text"),
+        (blank_pdf_bytes(2), ".pdf", "no text layer; OCR is off"),
         (b"%PDF-1.7\n garbage that is not a pdf \x00\x01", ".pdf", "corrupt PDF"),
         (encrypted_pdf_bytes("Top secret plans.", "s3cret"), ".pdf", "encrypted"),
         (b"PK\x03\x04 not really a zip", ".docx", "corrupt DOCX"),
-        (b"some text", ".xlsx", "unsupported file type"),
+        (b"some text", ".xls", "unsupported file type"),
+        (b"some text", ".xlsx", "corrupt XLSX"),
     ],
 )
 def test_bad_input_is_skipped_with_a_reason(data: bytes, suffix: str, reason: str) -> None:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+PARAGRAPH = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|$))+")
+"""A run of non-blank lines: a paragraph of plain text, of a PDF page or of OCR output."""
 
 
 class SkipFile(Exception):
-    """A file that cannot be indexed; the message is the reason shown to the user."""
+    """A file that cannot be indexed; the message is the reason shown to the user.
+
+    `ocr` marks a reason that depends on OCR (off, not installed, or what it found), so the file is
+    read again once OCR can run or its languages change.
+    """
+
+    def __init__(self, reason: str, *, ocr: bool = False) -> None:
+        super().__init__(reason)
+        self.ocr = ocr
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,7 @@ class LoadedDocument:
 
     blocks: list[Block]
     notes: list[str] = field(default_factory=list)
+    ocr: bool = False  # some pages needed OCR (read or not): see SkipFile.ocr
 
 
 class BlockBuilder:
@@ -46,6 +59,11 @@ class BlockBuilder:
             return
         self.blocks.append(Block(text, heading_path, self.page, self._offset, self._offset + len(text)))
         self._offset += len(text) + 2
+
+    def add_paragraphs(self, text: str, heading_path: tuple[str, ...]) -> None:
+        """Each run of non-blank lines of `text` becomes a block, its offset exact in `text`."""
+        for match in PARAGRAPH.finditer(text):
+            self.add_at(match.group(), heading_path, match.start())
 
     def add_at(self, text: str, heading_path: tuple[str, ...], start: int) -> None:
         """Add a block whose offset in the source text is known exactly."""

@@ -14,6 +14,7 @@ from docx.oxml.text.paragraph import CT_P
 from docx.table import Table
 from lxml.etree import XMLSyntaxError
 
+from rag.ingest.loaders.archive import open_ooxml
 from rag.ingest.loaders.base import BlockBuilder, HeadingStack, LoadedDocument, SkipFile
 
 _HEADING_STYLE = re.compile(r"^(?:heading|заглавие|заголовок)\s*(\d)$", re.IGNORECASE)
@@ -45,6 +46,7 @@ class _HeadingStyles:
 
 def load_docx(data: bytes) -> LoadedDocument:
     """Tables become one block each, rows joined with ' | ', so their text is searchable too."""
+    open_ooxml(data, "DOCX").close()
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as exc:

@@ -44,13 +44,8 @@ def _clean(text: str) -> str:
     return _SPACES.sub(lambda m: "\n" if "\n" in m.group() else " ", text).strip()
 
 
-def load_html(data: bytes) -> LoadedDocument:
-    """Visible text only: scripts, styles, comments and hidden elements are dropped."""
-    source, notes = decode_nonempty(data)
-    soup = BeautifulSoup(source, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    headings = HeadingStack((title,) if title else ())
-    builder = BlockBuilder()
+def add_html(soup: BeautifulSoup, builder: BlockBuilder, headings: HeadingStack) -> None:
+    """Add the visible text of a parsed page to `builder`, its h1-h6 headings pushed onto `headings`."""
     current: Tag | None = None
     pieces: list[str] = []
 
@@ -67,4 +62,13 @@ def load_html(data: bytes) -> LoadedDocument:
             current = block
         pieces.append(text)
     flush()
+
+
+def load_html(data: bytes) -> LoadedDocument:
+    """Visible text only: scripts, styles, comments and hidden elements are dropped."""
+    source, notes = decode_nonempty(data)
+    soup = BeautifulSoup(source, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    builder = BlockBuilder()
+    add_html(soup, builder, HeadingStack((title,) if title else ()))
     return LoadedDocument(builder.blocks, notes)

@@ -1,17 +1,22 @@
-"""PDF: text per page with 1-based page numbers; encrypted, empty, corrupt and image-only PDFs are skipped with a reason."""
+"""PDF: text per page with 1-based page numbers; pages without a text layer are read by OCR.
+
+Encrypted, empty and corrupt PDFs are skipped with a reason, and so are scans when OCR cannot run.
+"""
 
 from __future__ import annotations
 
 import io
 import logging
-import re
+from functools import partial
 
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
 
 from rag.ingest.loaders.base import BlockBuilder, LoadedDocument, SkipFile
+from rag.ingest.ocr import Ocr, OcrRun, pages_label
 
-_PARAGRAPH = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|$))+")
+_NEAR_EMPTY = 16
+"""Fewer letters and digits than this on a page is no text layer (a page number, a scanner's stamp): it is a scan."""
 _TOO_LARGE = "content too large when decompressed (possible decompression bomb)"
 """pypdf stops inflating a stream at its output limit (75 MB by default), which bounds memory."""
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -49,8 +54,24 @@ def _title(reader: PdfReader) -> tuple[str, ...]:
     return (str(title).strip(),) if title and str(title).strip() else ()
 
 
-def load_pdf(data: bytes) -> LoadedDocument:
-    """One stream of blocks per page; offsets are within that page's extracted text."""
+def _size(page: PageObject) -> tuple[float, float] | None:
+    """The visible (crop box) size in points, which sets the resolution a page is rendered at."""
+    try:
+        box = page.cropbox
+        return abs(float(box.width)), abs(float(box.height))
+    except Exception:
+        return None
+
+
+def _letters(text: str) -> int:
+    return sum(char.isalnum() for char in text)
+
+
+def load_pdf(data: bytes, ocr: Ocr) -> LoadedDocument:
+    """One stream of blocks per page; offsets are within that page's text, extracted or read by OCR.
+
+    A page whose text layer is (nearly) empty is a scan: only those pages are rendered and read by OCR.
+    """
     reader = _open(data)
     try:
         pages = list(reader.pages)
@@ -60,26 +81,42 @@ def load_pdf(data: bytes) -> LoadedDocument:
         raise SkipFile(f"PDF exceeds a safety limit ({_short(exc)})") from exc
     if not pages:
         raise SkipFile("PDF has no pages")
-    root = _title(reader)
-    blocks = []
+    texts: dict[int, str] = {}
+    scans: list[int] = []
     unreadable = too_large = 0
     for number, page in enumerate(pages, start=1):
         try:
-            text = page.extract_text() or ""
+            texts[number] = page.extract_text() or ""
         except LimitReachedError:
-            too_large += 1
+            too_large += 1  # never rendered either: the renderer would inflate the same streams
             continue
         except Exception:
             unreadable += 1
             continue
+        if _letters(texts[number]) < _NEAR_EMPTY:
+            scans.append(number)
+    notes = [f"{unreadable} of {len(pages)} pages could not be read"] if unreadable else []
+    notes += [f"{too_large} of {len(pages)} pages skipped: {_TOO_LARGE}"] if too_large else []
+    run = OcrRun()
+    if scans and ocr.problem is None:
+        for number in scans:
+            text = run.page(number, partial(ocr.read_pdf_page, data, number, _size(pages[number - 1])))
+            texts[number] = text or texts[number]
+        notes += run.notes
+    elif scans:
+        have = "has" if len(scans) == 1 else "have"
+        notes.append(f"{pages_label(scans)} {have} no text layer; {ocr.problem}")
+    root = _title(reader)
+    blocks = []
+    for number, text in sorted(texts.items()):
         builder = BlockBuilder(page=number)
-        for match in _PARAGRAPH.finditer(text):
-            builder.add_at(match.group(), root, match.start())
+        builder.add_paragraphs(text, root)
         blocks.extend(builder.blocks)
     if not blocks and too_large:
         raise SkipFile(f"page {_TOO_LARGE}" if len(pages) == 1 else f"{too_large} of {len(pages)} pages: {_TOO_LARGE}")
+    if not blocks and scans:
+        found = "; ".join(run.notes) if run.failed else "OCR found no text"
+        raise SkipFile(f"no text layer; {ocr.problem or found}", ocr=True)
     if not blocks:
-        raise SkipFile("no extractable text (scanned or image-only PDF; run OCR first)")
-    notes = [f"{unreadable} of {len(pages)} pages could not be read"] if unreadable else []
-    notes += [f"{too_large} of {len(pages)} pages skipped: {_TOO_LARGE}"] if too_large else []
-    return LoadedDocument(blocks, notes)
+        raise SkipFile(f"no extractable text ({notes[0]})" if notes else "no extractable text")
+    return LoadedDocument(blocks, notes, ocr=bool(scans))

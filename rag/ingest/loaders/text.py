@@ -24,8 +24,7 @@ def load_plain_text(data: bytes) -> LoadedDocument:
     """Paragraphs separated by blank lines, offsets exact in the decoded text."""
     text, notes = decode_nonempty(data)
     builder = BlockBuilder()
-    for match in re.finditer(r"(?:[^\n]*\S[^\n]*(?:\n|$))+", text):
-        builder.add_at(match.group(), (), match.start())
+    builder.add_paragraphs(text, ())
     return LoadedDocument(builder.blocks, notes)
 
 
