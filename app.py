@@ -33,7 +33,7 @@ from rag.chat.history import (
     create_schema,
     refusal,
 )
-from rag.chat.options import Field, choice, configured_first, policy_choices, settings_panel
+from rag.chat.options import CUSTOM_PRESET, Field, choice, configured_first, policy_choices, settings_panel
 from rag.chat.pipeline import Answer, ChatOptions, Conversation, Reply, Retrieval
 from rag.chat.presentation import (
     answer_block,
@@ -43,8 +43,10 @@ from rag.chat.presentation import (
     upload_summary,
     welcome,
 )
+from rag.chat.presets import Preset, PresetError
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
+from rag.i18n import Language, browser_language, say, tr
 from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
 from rag.measure.metrics import to_csv
@@ -169,7 +171,22 @@ def _widget(field: Field) -> InputWidget:
         return Select(id=field.id, label=field.label, items=field.choices or {}, initial_value=str(field.initial))
     if field.kind == "switch":
         return Switch(id=field.id, label=field.label, initial=bool(field.initial))
-    return TextInput(id=field.id, label=field.label, initial=str(field.initial), multiline=True)
+    return TextInput(id=field.id, label=field.label, initial=str(field.initial), multiline=field.kind == "text")
+
+
+def _language() -> Language:
+    """The reader's language, from the browser's (Accept-Language), as Chainlit's own interface follows it."""
+    return browser_language(cl.user_session.get("languages"))
+
+
+def _user_id() -> str:
+    """Whose saved presets: the signed-in user, or the one person at a loopback-only app without login."""
+    user = cl.user_session.get("user")
+    return user.identifier if user is not None else "local"
+
+
+async def _presets() -> dict[str, Preset]:
+    return await asyncio.to_thread(service.presets, _user_id())
 
 
 async def _send_settings(saved: dict) -> None:
@@ -183,19 +200,22 @@ async def _send_settings(saved: dict) -> None:
         "cloud": configured_first(cloud.model, cloud_models),
     }
     cl.user_session.set("offered_models", offered)
-    unavailable = None if cloud.available else cloud.reason or "unavailable"
-    fields = settings_panel(unavailable, offered, service.settings.retrieval, saved)
+    language = _language()
+    unavailable = None if cloud.available else say(cloud.reason, language) or "-"
+    labels = {key: preset.label(language) for key, preset in (await _presets()).items()}
+    fields = settings_panel(unavailable, offered, service.settings.retrieval, saved, language, labels)
     cl.user_session.set("values", await cl.ChatSettings([_widget(f) for f in fields]).send())
 
 
 @cl.on_chat_start
 async def start() -> None:
-    status = cl.Message(content="Starting the local model, one moment...")
+    language = _language()
+    status = cl.Message(content=tr(language, "app.starting"))
     await status.send()
     await _send_settings({})
     local = await asyncio.to_thread(service.local_backend)
     chunks, files = await asyncio.to_thread(service.corpus_size)
-    status.content = welcome(local, service.backends.cloud, chunks, files)
+    status.content = welcome(local, service.backends.cloud, chunks, files, language)
     status.content += "".join(f"\n\n> **{warning}**" for warning in WARNINGS)
     await status.update()
 
@@ -216,30 +236,56 @@ async def _remember_settings(values: dict) -> None:
 
 @cl.on_settings_update
 async def update_settings(changed: dict) -> None:
-    values = {**(cl.user_session.get("values") or {}), **changed}  # a client may send only what changed
+    before = cl.user_session.get("values") or {}
+    values = {**before, **changed}  # a client may send only what changed
+    values, notice = await _presets_chosen(before, values)
     cl.user_session.set("values", values)
-    await _remember_settings(values)
+    if notice is not None:
+        await _send_settings(values)  # the panel shows the values the preset set
+        await cl.Message(content=notice).send()
+    await _remember_settings(cl.user_session.get("values") or values)
+
+
+async def _presets_chosen(before: dict, values: dict) -> tuple[dict, str | None]:
+    """Apply a task preset just chosen, or save the current settings under the name just typed."""
+    language = _language()
+    name = values.pop("save_preset", "")
+    if isinstance(name, str) and name.strip():
+        try:
+            saved = await asyncio.to_thread(service.saved_presets.save, _user_id(), name, values)
+        except PresetError as exc:
+            return values, tr(language, "app.preset_not_saved", reason=str(exc))
+        return {**values, "preset": saved.key}, tr(language, "app.preset_saved", name=saved.label(language))
+    chosen = values.get("preset")
+    preset = (await _presets()).get(str(chosen)) if chosen != before.get("preset", CUSTOM_PRESET) else None
+    if preset is None:
+        return values, None
+    return preset.apply(values), tr(language, "app.preset_applied", name=preset.label(language))
 
 
 async def _index_uploads(elements: list) -> None:
     """Save uploaded files into data/uploads and index them, showing progress in the chat."""
-    async with cl.Step(name="Indexing uploads", type="tool") as step:
+    language = _language()
+    async with cl.Step(name=tr(language, "app.indexing_uploads"), type="tool") as step:
         files = [(Path(e.path), e.name) for e in elements if getattr(e, "path", None)]
         settings = service.settings
         saved = await asyncio.to_thread(save_uploads, files, settings.data_dir, settings.max_file_mb)
-        step.input = "\n".join(saved)
-        step.output = upload_summary(saved, await service.reindex_when_unlocked())
+        step.input = "\n".join(upload.message.render(language) for upload in saved)
+        step.output = upload_summary(saved, await service.reindex_when_unlocked(), language)
 
 
-def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
+def _source_elements(answer: Answer, language: Language) -> tuple[list, dict[int, str]]:
     elements: list[Element] = []
     pdf_names: dict[int, str] = {}
     for number, hit in enumerate(answer.sources, start=1):
         quoted = [quote for quote in answer.evidence if quote.number == number]
-        elements.append(cl.Text(name=citation_name(number), content=passage_body(hit, quoted), display="side"))
+        elements.append(
+            cl.Text(name=citation_name(number), content=passage_body(hit, language, quoted), display="side")
+        )
         path = service.settings.data_dir / hit.source
         if hit.page and path.suffix.lower() == ".pdf" and path.exists():
-            pdf_names[number] = f"{Path(hit.source).name} p.{hit.page} ({number})"
+            page = tr(language, "source.page", page=hit.page)
+            pdf_names[number] = f"{Path(hit.source).name}, {page} ({number})"
             elements.append(cl.Pdf(name=pdf_names[number], path=str(path), page=hit.page, display="side"))
     return elements, pdf_names
 
@@ -247,19 +293,20 @@ def _source_elements(answer: Answer) -> tuple[list, dict[int, str]]:
 async def _deliver(reply: Reply, message_id: str) -> None:
     """Stream one backend's reply into its own message; two of these run side by side in "both" mode."""
     backend = reply.backend
-    author = f"{'Local' if backend.is_local else 'Cloud'}: {backend.label}"
+    language = _language()
+    author = tr(language, "app.author_local" if backend.is_local else "app.author_cloud", label=backend.label)
     message = cl.Message(content="", author=author, created_at=utc_now())  # streamed, never "sent": date it
     streamed = False
     async for piece in reply:
         await message.stream_token(piece)
         streamed = True
     answer = reply.answer
-    elements, pdf_names = _source_elements(answer)
-    message.content = answer_block(answer, pdf_names)
+    elements, pdf_names = _source_elements(answer, language)
+    message.content = answer_block(answer, pdf_names, language)
     message.metadata = answer_metadata(message_id, reply.asked.question, answer)
     message.elements = elements
     if not reply.refused:
-        message.actions = [cl.Action(name="compare", payload={}, label="Compare backends in this chat")]
+        message.actions = [cl.Action(name="compare", payload={}, label=tr(language, "app.compare_action"))]
     await (message.update() if streamed else message.send())
 
 
@@ -270,9 +317,10 @@ def _backend_for(values: dict) -> Callable[[str], Backend]:
 
 
 async def _show_retrieval(retrieval: Retrieval) -> None:
-    async with cl.Step(name="Retrieval", type="retrieval") as step:
+    language = _language()
+    async with cl.Step(name=tr(language, "app.retrieval"), type="retrieval") as step:
         step.input = retrieval.query
-        step.output = retrieval_summary(retrieval.hits, retrieval.milliseconds)
+        step.output = retrieval_summary(retrieval.hits, retrieval.milliseconds, language)
 
 
 @cl.on_message
@@ -304,8 +352,8 @@ async def _respond(message: cl.Message) -> None:
         deliver=lambda reply: _deliver(reply, message.id),
         shown=_show_retrieval,
     )
-    if exchange.note:
-        await cl.Message(content=f"_{exchange.note}_").send()
+    if exchange.note is not None:
+        await cl.Message(content=f"_{exchange.note.render(_language())}_").send()
 
 
 def _conversation() -> Conversation:
@@ -319,13 +367,15 @@ def _conversation() -> Conversation:
 @cl.action_callback("compare")
 async def compare(action: cl.Action) -> None:
     rows = _conversation().measurements
+    language = _language()
     if not rows:
-        await cl.Message(content="No answers measured in this chat yet.").send()
+        await cl.Message(content=tr(language, "app.no_measurements")).send()
         return
     summaries = summarize(rows)
     elements = [
-        cl.Plotly(name="comparison", figure=plotly_figure(summaries), display="inline"),
+        cl.Plotly(name="comparison", figure=plotly_figure(summaries, language), display="inline"),
         cl.File(name="measurements.csv", content=to_csv(rows).encode("utf-8"), mime="text/csv", display="inline"),
     ]
-    content = f"**This chat so far ({len(rows)} answers)**\n\n{markdown_table(summaries)}\n\nAll measurements: measurements.csv"
+    title, table = tr(language, "app.comparison_title", count=len(rows)), markdown_table(summaries, language)
+    content = f"**{title}**\n\n{table}\n\n{tr(language, 'app.all_measurements')}"
     await cl.Message(content=content, elements=elements).send()

@@ -10,11 +10,11 @@ from functools import partial
 from pathlib import Path
 
 from rag.chat.pipeline import Answer, ChatOptions, Conversation, Exchange
-from rag.chat.prompts import source_label
+from rag.chat.presentation import shown_label
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
 from rag.config import Settings
-from rag.index.store import IndexMissing
+from rag.index.store import IndexMissing, IndexUnavailable
 from rag.llm.generation import GenerationParams
 
 
@@ -32,7 +32,7 @@ def answer_json(answer: Answer) -> dict[str, object]:
         "model": answer.backend.model,
         "error": str(answer.error) if answer.error else None,
         "cut": answer.cut,
-        "route_note": answer.route_note,
+        "route_note": str(answer.route_note or ""),
         "egress": answer.egress.summary() if answer.egress else None,
     }
 
@@ -40,8 +40,8 @@ def answer_json(answer: Answer) -> dict[str, object]:
 def to_json(exchange: Exchange) -> dict[str, object]:
     """The answer that counts (the last one given) at the top level, every answer under "answers"."""
     answers = [answer_json(a) for a in exchange.answers]
-    main: dict[str, object] = answers[-1] if answers else {"answer": exchange.note, "sources": []}
-    return {**main, "no_context": not exchange.retrieval.relevant, "note": exchange.note, "answers": answers}
+    main: dict[str, object] = answers[-1] if answers else {"answer": exchange.note_text, "sources": []}
+    return {**main, "no_context": not exchange.retrieval.relevant, "note": exchange.note_text, "answers": answers}
 
 
 def answer_text(answer: Answer) -> str:
@@ -57,15 +57,15 @@ def answer_text(answer: Answer) -> str:
         lines.append(f"error: {answer.error}")
     if answer.sources:
         lines.append("\nSources:")
-        lines += [f"  [{n}] {source_label(hit)}" for n, hit in enumerate(answer.sources, start=1)]
-    lines.append(f"\nBackend: {answer.backend.describe()} ({answer.route_note})")
+        lines += [f"  [{n}] {shown_label(hit, 'en')}" for n, hit in enumerate(answer.sources, start=1)]
+    lines.append(f"\nBackend: {answer.backend.describe()} ({answer.route_note or ''})")
     if answer.egress is not None:
         lines.append(f"Egress: {answer.egress.summary()}")
     return "\n".join(lines)
 
 
 def to_text(exchange: Exchange) -> str:
-    parts = [answer_text(a) for a in exchange.answers] + ([exchange.note] if exchange.note else [])
+    parts = [answer_text(a) for a in exchange.answers] + ([exchange.note_text] if exchange.note else [])
     return "\n\n".join(parts)
 
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     service = ChatService(settings, build_index=False)
     try:
         assistant = service.assistant
-    except IndexMissing as exc:
+    except (IndexMissing, IndexUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     policy = POLICIES[args.policy or args.backend or "local"]

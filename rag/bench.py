@@ -67,7 +67,7 @@ async def measure(
                 exchange = await service.assistant.ask(question, chat, options, POLICIES[key], backend_for)
                 rows.extend(chat.measurements)
                 if cases is not None:
-                    given = exchange.answers or [Answer(exchange.note, backend_for(key), [], no_context=True)]
+                    given = exchange.answers or [Answer(exchange.note_text, backend_for(key), [], no_context=True)]
                     summary = judged.setdefault(key, Summary())
                     summary.judged.append(
                         (cases[number - 1], judge(cases[number - 1], given[-1], options.system_prompt))

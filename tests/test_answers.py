@@ -62,7 +62,7 @@ def test_chat_style_with_history_on_a_cloud_stand_in(assistant: Assistant, cloud
 
 def test_cloud_without_key_is_unavailable_and_says_why(assistant: Assistant) -> None:
     cloud = cloud_backend(Settings.from_env(environ={}).cloud)
-    assert not cloud.available and "OPENAI_API_KEY" in (cloud.reason or "")
+    assert not cloud.available and "OPENAI_API_KEY" in str(cloud.reason or "")
     answer = _ask(assistant, cloud)
     assert answer.error is not None and "OPENAI_API_KEY" in answer.error.what
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.harness.app_process import ARTIFACTS, BROWSER_ARGS, running_app
+from rag.i18n import browser_language, tr
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -40,7 +41,8 @@ def _chat(url: str, height: int = 1000, locale: str | None = None):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
         page = browser.new_context(locale=locale, viewport={"width": 1300, "height": height}).new_page()
         page.goto(url)
-        page.get_by_text("Ready to answer", exact=False).wait_for(timeout=180_000)
+        ready = tr(browser_language(locale), "welcome.ready", files=0, chunks=0).split("**")[0].strip()
+        page.get_by_text(ready, exact=False).first.wait_for(timeout=180_000)
         try:
             yield page
         finally:
@@ -91,12 +93,42 @@ def test_ask_local_then_switch_to_cloud(app_url: str) -> None:
     assert Path(ARTIFACTS / "browser-cloud-answer.png").stat().st_size > 10_000
 
 
+LATIN_ALLOWED = {"Top", "top", "BM25", "ms", "data", "private", "llama", "cpp", "gemma", "q4_k_m", "Cloud", "API",
+                 "stand", "cloud", "in", "Chainlit", "Built", "with", "Ctrl", "Enter", "Shift"}  # fmt: skip
+"""Latin words a Bulgarian or Russian page may show: names of models and servers, units, folder names."""
+
+
+def _english(text: str) -> set[str]:
+    return {word for word in re.findall(r"[A-Za-z][A-Za-z_0-9]{1,}", text) if word not in LATIN_ALLOWED} - {"p50"}
+
+
 @pytest.mark.parametrize(
     ("locale", "placeholder"), [("bg-BG", "Напишете съобщение..."), ("ru-RU", "Введите сообщение...")]
 )
 def test_interface_follows_the_browser_language(app_url: str, locale: str, placeholder: str) -> None:
+    """Chainlit's own chrome and everything the app writes: welcome, settings, answer lines, sources, actions."""
+    language = browser_language(locale)
     with _chat(app_url, locale=locale) as page:
         assert page.locator("#chat-input").get_attribute("placeholder") == placeholder
+        welcome = page.locator(".step").filter(has_text=tr(language, "welcome.choose")[:25]).first.inner_text()
+        assert _english(welcome) == set(), welcome
+        page.locator("#chat-settings-open-modal").click()
+        dialog = page.get_by_role("dialog")
+        dialog.wait_for()
+        assert _english(dialog.inner_text()) == set(), dialog.inner_text()
+        page.keyboard.press("Escape")
+        _ask(page, "How much memory does a 7B model need with 4-bit quantization?")
+        route = tr(language, "route.answered_by_local", policy=tr(language, "policy.local"))
+        page.get_by_text(route, exact=False).first.wait_for(timeout=180_000)
+        answer = page.locator(".step").filter(has_text=route).last.inner_text()
+        for key in ("answer.sources", "egress.nothing_left"):
+            assert tr(language, key) in answer, key
+        footer = answer.splitlines()[-2:]  # the figures, then what left the machine and who answered
+        assert _english(" ".join(footer)) <= {"llama", "cpp", "gemma", "q4_k_m"} | LATIN_ALLOWED, footer
+        for english in ("Sources", "Evidence", "nothing left", "first token", "retrieval", "answered by"):
+            assert english not in answer, english
+        assert page.get_by_role("button", name=tr(language, "app.compare_action")).count() >= 1
+        page.screenshot(path=str(ARTIFACTS / f"browser-{locale}.png"), full_page=True)
 
 
 def test_both_mode_shows_two_measured_answers_and_a_comparison(app_url: str) -> None:

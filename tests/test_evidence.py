@@ -105,11 +105,11 @@ def test_the_answer_shows_the_quote_the_marks_and_the_highlighted_passage(
     )
     answer.evidence = finder.quote(question, hits, [1])
     answer.grounding = check(answer.text, [hit.text for hit in hits])
-    block = answer_block(answer, {})
+    block = answer_block(answer, {}, "en")
     assert "Penguins manage the port in winter [4]." + UNSUPPORTED_MARK in block
     assert "The answer cites [4], but there are only 3 sources." in block
     assert "**Evidence**\n> “" in block and "11434" in block.split("**Evidence**")[1].split("**Sources**")[0]
-    body = passage_body(hits[0], answer.evidence)
+    body = passage_body(hits[0], "en", answer.evidence)
     assert f"**{answer.evidence[0].text.split()[0]}" in body.replace("\n", " ")
 
 
@@ -133,7 +133,7 @@ def test_sources_that_barely_match_the_question_are_said_to(finder: EvidenceFind
     answer = Answer("Use the http3 option [1].", Backend("local", "Local", "http://127.0.0.1:9", "m"), hits)
     answer.weak_evidence = True
     assert "The sources barely match this question: the answer may not be in your documents." in answer_block(
-        answer, {}
+        answer, {}, "en"
     )
     strong = finder.quote("When does the cafeteria serve soup?", hits, [])
     assert strong[0].score >= WEAK_EVIDENCE
@@ -157,7 +157,7 @@ def test_a_quoted_image_or_markup_from_a_hostile_document_stays_text(finder: Evi
     answer = Answer("The code is 4711 [1].", Backend("local", "Local", "http://127.0.0.1:9", "m"), [hostile])
     answer.evidence = finder.quote(question, [hostile], [1])
     assert answer.evidence and "4711" in answer.evidence[0].text
-    block = answer_block(answer, {})
-    body = passage_body(hostile, answer.evidence)
+    block = answer_block(answer, {}, "en")
+    body = passage_body(hostile, "en", answer.evidence)
     assert "![" not in block and "![" not in body and "&#33;[x]" in block
     assert "for \\*\\*everyone\\*." in body, "asterisks inside the quote cannot close the highlight early"

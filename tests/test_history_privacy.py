@@ -116,7 +116,7 @@ def test_refuse_policy_sends_nothing_when_history_holds_local_only_text(assistan
     chat = _private_turn(assistant, backends)
     options = _options(private_policy="refuse")
     answer = ask_routed(assistant, "cloud", backends, SHAREABLE_QUESTION, options, chat).answers[-1]
-    assert answer.text == REFUSED_ANSWER and cloud.bodies == []
+    assert answer.text == REFUSED_ANSWER.render("en") and cloud.bodies == []
     assert answer.egress is not None and "nothing was sent anywhere" in answer.egress.summary()
 
 
@@ -126,4 +126,4 @@ def test_local_first_never_falls_back_to_the_cloud_with_local_only_history(assis
     failing = _backends(local, cloud, local_mode="500")
     answer = _ask(assistant, "local-first", failing, SHAREABLE_QUESTION, chat)
     assert answer.backend.key == "local" and answer.error is not None
-    assert "not falling back to the cloud" in answer.route_note and cloud.bodies == []
+    assert "not falling back to the cloud" in str(answer.route_note) and cloud.bodies == []

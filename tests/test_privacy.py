@@ -79,7 +79,7 @@ def test_cloud_gets_only_shareable_and_masked_text(assistant: Assistant, fault_s
 
 def test_refuse_policy_sends_nothing(assistant: Assistant, fault_server: FaultServer) -> None:
     answer = _ask(assistant, _cloud(fault_server), private_policy="refuse")
-    assert fault_server.bodies == [] and answer.text == REFUSED_ANSWER
+    assert fault_server.bodies == [] and answer.text == REFUSED_ANSWER.render("en")
     assert answer.egress is not None and answer.egress.summary().startswith("nothing left this machine")
 
 

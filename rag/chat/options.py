@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT
 from rag.chat.routing import POLICIES
 from rag.config import RetrievalSettings
+from rag.i18n import Language, tr
 from rag.index.retrieval import MODES
 
 
@@ -22,7 +23,6 @@ class NumberSetting:
     """A number the user may set, shown as a slider (or a plain field) with this range."""
 
     id: str
-    label: str
     default: float
     low: float
     high: float
@@ -44,22 +44,17 @@ class NumberSetting:
         return float(round(value)) if self.integer else value
 
 
-TEMPERATURE = NumberSetting("temperature", "Temperature", 0.2, 0, 1.5, 0.05)
-TOP_P = NumberSetting("top_p", "Top-p", 0.95, 0.05, 1, 0.05)
-MAX_TOKENS = NumberSetting("max_tokens", "Max answer tokens", 256, 16, 2048, 16, integer=True)
-TOP_K = NumberSetting("top_k", "Sources to retrieve", 5, 1, 12, 1, integer=True)
-LATENCY_BUDGET = NumberSetting(
-    "latency_budget", "Local first: seconds to first token before the cloud takes over", 20, 1, 120, 1
-)
-SAMPLER_TOP_K = NumberSetting(
-    "sampler_top_k", "Local only: top-k sampling (0 = server default)", 0, 0, 500, 1, integer=True, slider=False
-)
-REPEAT_PENALTY = NumberSetting(
-    "repeat_penalty", "Local only: repeat penalty (0 = server default)", 0, 0, 3, 0.05, slider=False
-)
+TEMPERATURE = NumberSetting("temperature", 0.2, 0, 1.5, 0.05)
+TOP_P = NumberSetting("top_p", 0.95, 0.05, 1, 0.05)
+MAX_TOKENS = NumberSetting("max_tokens", 256, 16, 2048, 16, integer=True)
+TOP_K = NumberSetting("top_k", 5, 1, 12, 1, integer=True)
+LATENCY_BUDGET = NumberSetting("latency_budget", 20, 1, 120, 1)
+SAMPLER_TOP_K = NumberSetting("sampler_top_k", 0, 0, 500, 1, integer=True, slider=False)
+REPEAT_PENALTY = NumberSetting("repeat_penalty", 0, 0, 3, 0.05, slider=False)
 NUMBERS = (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K, LATENCY_BUDGET, SAMPLER_TOP_K, REPEAT_PENALTY)
 
-PRIVATE_POLICIES = {"Send only shareable passages": "shareable", "Refuse the cloud question": "refuse"}
+PRIVATE_POLICIES = ("shareable", "refuse")
+CUSTOM_PRESET = "custom"
 SYSTEM_PROMPT_MAX_CHARS = 8000
 """A persona with a few examples fits easily; a megabyte pasted by a script does not go to a model."""
 
@@ -73,7 +68,7 @@ def choice(value: object, offered: Sequence[str], default: str) -> str:
 class Field:
     """One control of the settings panel, independent of the UI toolkit that draws it."""
 
-    kind: str  # "select", "slider", "number", "text" or "switch"
+    kind: str  # "select", "slider", "number", "text" (several lines), "line" or "switch"
     id: str
     label: str
     initial: object
@@ -81,9 +76,10 @@ class Field:
     number: NumberSetting | None = None
 
 
-def policy_choices(cloud_available: bool) -> dict[str, str]:
+def policy_choices(cloud_available: bool, language: Language = "en") -> dict[str, str]:
     """Routing policies offered: all of them with a cloud backend, "local only" without one."""
-    return {p.label.capitalize(): p.key for p in POLICIES.values() if cloud_available or p.key == "local"}
+    offered = [p for p in POLICIES.values() if cloud_available or p.key == "local"]
+    return {p.label.render(language).capitalize(): p.key for p in offered}
 
 
 def configured_first(configured: str | None, offered: list[str]) -> list[str]:
@@ -96,27 +92,47 @@ def settings_panel(
     models: Mapping[str, list[str]],
     retrieval: RetrievalSettings,
     saved: Mapping[str, object],
+    language: Language = "en",
+    presets: Mapping[str, str] | None = None,
 ) -> list[Field]:
-    """The panel for one chat, with the values it had before (if any, and if still offered) preselected."""
-    backend_label = "Answer with" + (f" (cloud unavailable: {cloud_unavailable})" if cloud_unavailable else "")
+    """The panel for one chat, with the values it had before (if any, and if still offered) preselected.
+
+    `presets` maps each task preset's key to its label; choosing one sets the numbers it holds.
+    """
+
+    def label(id: str, **values: object) -> str:
+        return tr(language, f"settings.{id}", **values)
+
+    backend_label = label("backend") + (
+        label("cloud_unavailable", reason=cloud_unavailable) if cloud_unavailable else ""
+    )
+    presets_offered = {label("preset_custom"): CUSTOM_PRESET, **{name: key for key, name in (presets or {}).items()}}
     fields = [
-        Field("select", "backend", backend_label, "local", policy_choices(cloud_unavailable is None)),
-        _model_field("local_model", "Local model", models.get("local") or ["(none)"]),
+        Field("select", "backend", backend_label, "local", policy_choices(cloud_unavailable is None, language)),
+        _model_field("local_model", label("local_model"), models.get("local") or ["(none)"]),
     ]
     if cloud_unavailable is None:
-        fields.append(_model_field("cloud_model", "Cloud model", models.get("cloud") or []))
+        fields.append(_model_field("cloud_model", label("cloud_model"), models.get("cloud") or []))
+    fields.append(Field("select", "preset", label("preset"), CUSTOM_PRESET, presets_offered))
     top_k = {TOP_K.id: float(retrieval.top_k)}
-    fields += [_number_field(n, top_k.get(n.id, n.default)) for n in (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K)]
     fields += [
-        Field("select", "mode", "Retrieval mode", retrieval.mode, {mode: mode for mode in MODES}),
-        Field("text", "system_prompt", "System prompt (persona, examples)", DEFAULT_SYSTEM_PROMPT),
-        Field("select", "private_policy", "Local-only documents (data/private) when asking the cloud", "shareable",
-              PRIVATE_POLICIES),
-        Field("switch", "restore_redacted", "Show masked personal data restored in cloud answers", True),
-    ]  # fmt: skip
-    fields += [_number_field(n, n.default) for n in (LATENCY_BUDGET, SAMPLER_TOP_K, REPEAT_PENALTY)]
+        _number_field(n, label(n.id), top_k.get(n.id, n.default)) for n in (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K)
+    ]
+    private = {label(f"private_policy_{value}"): value for value in PRIVATE_POLICIES}
+    fields += [
+        Field("select", "mode", label("mode"), retrieval.mode, {label(f"mode_{mode}"): mode for mode in MODES}),
+        Field("text", "system_prompt", label("system_prompt"), DEFAULT_SYSTEM_PROMPT),
+        Field("line", "save_preset", label("save_preset"), ""),
+        Field("select", "private_policy", label("private_policy"), "shareable", private),
+        Field("switch", "restore_redacted", label("restore_redacted"), True),
+    ]
+    fields += [_number_field(n, label(n.id), n.default) for n in (LATENCY_BUDGET, SAMPLER_TOP_K, REPEAT_PENALTY)]
     for field in fields:
-        if field.id in saved and (field.choices is None or saved[field.id] in field.choices.values()):
+        if (
+            field.id in saved
+            and field.id != "save_preset"
+            and (field.choices is None or saved[field.id] in field.choices.values())
+        ):
             field.initial = saved[field.id]
     return fields
 
@@ -125,5 +141,5 @@ def _model_field(id: str, label: str, models: list[str]) -> Field:
     return Field("select", id, label, models[0] if models else "", {m: m for m in models})
 
 
-def _number_field(setting: NumberSetting, initial: float) -> Field:
-    return Field("slider" if setting.slider else "number", setting.id, setting.label, initial, number=setting)
+def _number_field(setting: NumberSetting, label: str, initial: float) -> Field:
+    return Field("slider" if setting.slider else "number", setting.id, label, initial, number=setting)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from rag.answers.evidence import WEAK_EVIDENCE, Evidence, EvidenceFinder, focused
 from rag.answers.grounding import Grounding, check
+from rag.answers.language import language_of
 from rag.chat.followup import search_query
 from rag.chat.options import (
     LATENCY_BUDGET,
@@ -25,6 +26,7 @@ from rag.chat.options import (
 from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, Prompt, Turn, build_prompt, cited_numbers
 from rag.chat.routing import Policy, fallback_reason
 from rag.config import RetrievalSettings
+from rag.i18n import Text, written_language
 from rag.index.embedding import Embedder
 from rag.index.retrieval import MODES, Hit, Retriever, mostly_latin
 from rag.llm.backends import Backend
@@ -76,7 +78,7 @@ class Answer:
     no_context: bool = False
     metrics: AnswerMetrics | None = None
     egress: Egress | None = None
-    route_note: str = ""  # which backend answered and why, under a routing policy
+    route_note: Text | None = None  # which backend answered and why, under a routing policy
     local_only: bool = False  # made from local-only text: its turn never goes to a cloud model
     evidence: list[Evidence] = field(default_factory=list)  # the sentences in its sources that best answer
     grounding: Grounding = field(default_factory=Grounding)  # unsupported sentences, citations of no source
@@ -123,7 +125,7 @@ class ChatOptions:
             if isinstance(prompt, str) and prompt.strip()
             else DEFAULT_SYSTEM_PROMPT,
             params=params,
-            private_policy=choice(values.get("private_policy"), list(PRIVATE_POLICIES.values()), "shareable"),
+            private_policy=choice(values.get("private_policy"), PRIVATE_POLICIES, "shareable"),
             restore_redacted=values.get("restore_redacted", True) is not False,
             latency_budget=LATENCY_BUDGET.read(values),
         )
@@ -139,14 +141,13 @@ class Asked:
     options: ChatOptions
 
 
-REFUSED_ANSWER = (
-    "Not sent to the cloud: the passages that answer this are in local-only documents. "
-    "Ask with the local model instead, or change the privacy setting to send only shareable passages."
-)
-NO_CONTEXT_ANSWER = (
-    "I could not find anything about this in your documents, so I will not guess. "
-    "Try other words, or add the document that covers it to the data folder."
-)
+REFUSED_ANSWER = Text.of("answer.refused")
+NO_CONTEXT_ANSWER = Text.of("answer.no_context")
+
+
+def in_language_of(question: str, message: Text) -> str:
+    """A message that stands in for an answer, written in the question's language like an answer would be."""
+    return message.render(written_language(language_of(question)))
 
 
 class Assistant:
@@ -222,7 +223,8 @@ class Assistant:
         """The answer to fill for this backend and the prompt to stream it from (None: refused, nothing sent)."""
         prompt, egress = self.prepare(backend, question, retrieval.hits, history, options)
         if prompt is None:
-            return Answer(REFUSED_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
+            refused = in_language_of(question, REFUSED_ANSWER)
+            return Answer(refused, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
         local_only = backend.is_local and self.involves_local_only(prompt.sources, prompt.history_sent(history))
         return Answer("", backend, prompt.sources, egress=egress, local_only=local_only), prompt
 
@@ -301,8 +303,9 @@ class Assistant:
         if retrieval is None:
             retrieval = await asyncio.to_thread(self.retrieve, question, options)
         if not retrieval.relevant:
-            return Answer(NO_CONTEXT_ANSWER, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
-        reply = Reply(self, backend, Asked(question, retrieval, history, options), "")
+            text = in_language_of(question, NO_CONTEXT_ANSWER)
+            return Answer(text, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
+        reply = Reply(self, backend, Asked(question, retrieval, history, options), None)
         return await reply.collect()
 
     async def ask(
@@ -339,7 +342,7 @@ class Reply:
     """One backend's answer to one question: iterate it for the text as it streams; once iteration ends,
     `answer` is complete (text, sources, citations, metrics, egress, route note)."""
 
-    def __init__(self, assistant: Assistant, backend: Backend, asked: Asked, why: str) -> None:
+    def __init__(self, assistant: Assistant, backend: Backend, asked: Asked, why: Text | None) -> None:
         self.assistant = assistant
         self.backend = backend
         self.asked = asked
@@ -383,7 +386,12 @@ class Exchange:
     question: str
     retrieval: Retrieval
     answers: list[Answer]
-    note: str = ""
+    note: Text | None = None
+
+    @property
+    def note_text(self) -> str:
+        """The note for clients without a reader's language (the API, the terminal): in the question's language."""
+        return "" if self.note is None else in_language_of(self.question, self.note)
 
 
 @dataclass
@@ -401,41 +409,41 @@ class Conversation:
             self.turns.append(first_good.turn(question))
 
 
-BOTH_NOTE = "side by side: the same question and sources to both"
+BOTH_NOTE = Text.of("route.both")
 
 
 async def route(
     assistant: Assistant, policy: Policy, asked: Asked, backend_for: Callable[[str], Backend], deliver: Deliver
-) -> tuple[list[Answer], str]:
+) -> tuple[list[Answer], Text | None]:
     """Every routing policy in one place: both side by side, or the primary backend and, if it failed before
     any text and the policy and the privacy rules allow it, the fallback.
 
     Returns the answers given and, when a fallback was refused, the sentence that says why.
     """
 
-    async def reply(key: str, options: ChatOptions, why: str) -> Reply:
+    async def reply(key: str, options: ChatOptions, why: Text | None) -> Reply:
         backend = await asyncio.to_thread(backend_for, key)
         return Reply(assistant, backend, replace(asked, options=options), why)
 
     if policy.key == "both":
         pair = [await reply(key, asked.options, BOTH_NOTE) for key in ("local", "cloud")]
         await asyncio.gather(*(deliver(r) for r in pair))
-        return [r.answer for r in pair], ""
+        return [r.answer for r in pair], None
     options = asked.options
     budget = replace(options.params, first_token_budget=options.latency_budget if policy.latency_budget else None)
     first = await reply(
         policy.primary,
         replace(options, params=budget),
-        f"answered by the {policy.primary} model (policy: {policy.label})",
+        Text.of(f"route.answered_by_{policy.primary}", policy=policy.label),
     )
     await deliver(first)
     failure = first.answer.error
     if failure is None or first.answer.text or first.refused:
-        return [first.answer], ""
+        return [first.answer], None
     local_only = assistant.involves_local_only(asked.retrieval.hits, asked.history)
     allowed, note = fallback_reason(policy, failure.what, local_only)
     if not allowed:
         return [first.answer], note
     second = await reply(str(policy.fallback), options, note)
     await deliver(second)
-    return [first.answer, second.answer], ""
+    return [first.answer, second.answer], None

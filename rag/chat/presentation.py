@@ -7,14 +7,17 @@ import textwrap
 
 from rag.answers.evidence import Evidence
 from rag.chat.pipeline import Answer
-from rag.chat.prompts import source_label
+from rag.i18n import Language, say, tr
 from rag.index.retrieval import Hit
 from rag.ingest.pipeline import IngestReport
 from rag.ingest.report import printable
 from rag.llm.backends import Backend
 from rag.privacy.rules import Egress
+from rag.web.uploads import SavedUpload
 
 _IMAGE = re.compile(r"!(?=\[)")
+_LOCATED_BY_HEADING = (".xlsx", ".csv", ".epub")
+"""Formats without pages whose heading path says where a passage is: sheet and rows, or chapter."""
 
 
 def inert(markdown: str) -> str:
@@ -29,21 +32,31 @@ def citation_name(number: int) -> str:
     return f"[{number}]"
 
 
-def retrieval_summary(hits: list[Hit], milliseconds: float) -> str:
+def shown_label(hit: Hit, language: Language) -> str:
+    """Where a passage is, for the reader: file, then page or slide, or (spreadsheets, books) its place."""
+    if hit.page:
+        kind = "source.slide" if hit.source.lower().endswith(".pptx") else "source.page"
+        return f"{hit.source}, {tr(language, kind, page=hit.page)}"
+    if hit.source.lower().endswith(_LOCATED_BY_HEADING) and hit.chunk.heading_path:
+        return f"{hit.source}, {' > '.join(hit.chunk.heading_path)}"
+    return hit.source
+
+
+def retrieval_summary(hits: list[Hit], milliseconds: float, language: Language) -> str:
     if not hits:
-        return f"No matching passages ({milliseconds:.0f} ms)."
-    lines = [f"{len(hits)} passages in {milliseconds:.0f} ms:"]
+        return tr(language, "retrieval.none", ms=milliseconds)
+    lines = [tr(language, "retrieval.found", count=len(hits), ms=milliseconds)]
     for number, hit in enumerate(hits, start=1):
-        lines.append(
-            f"{number}. **{source_label(hit)}** (score {hit.score:.3f}): {textwrap.shorten(hit.text, 160, placeholder=' ...')}"
-        )
+        text = textwrap.shorten(hit.text, 160, placeholder=" ...")
+        score = tr(language, "retrieval.score", score=hit.score)
+        lines.append(f"{number}. **{shown_label(hit, language)}** ({score}): {text}")
     return inert("\n".join(lines))
 
 
 UNSUPPORTED_MARK = " ⚠️"
 
 
-def passage_body(hit: Hit, quoted: list[Evidence] | None = None) -> str:
+def passage_body(hit: Hit, language: Language, quoted: list[Evidence] | None = None) -> str:
     """A source as the side panel shows it: where it is, its heading path, and the passage, with the
     quoted evidence in bold."""
     heading = " > ".join(hit.chunk.heading_path)
@@ -51,112 +64,126 @@ def passage_body(hit: Hit, quoted: list[Evidence] | None = None) -> str:
     for quote in sorted(quoted or [], key=lambda q: -q.start):
         inner = text[quote.start : quote.end].replace("*", "\\*")
         text = f"{text[: quote.start]}**{inner}**{text[quote.end :]}"
-    return inert(f"**{source_label(hit)}**" + (f"\n\n_{heading}_" if heading else "") + f"\n\n{text}")
+    return inert(f"**{shown_label(hit, language)}**" + (f"\n\n_{heading}_" if heading else "") + f"\n\n{text}")
 
 
-def evidence_block(answer: Answer) -> str:
+def evidence_block(answer: Answer, language: Language) -> str:
     """Under the answer: the sentences in the sources that best answer the question, with where they are."""
     lines = []
     for quote in answer.evidence:
         hit = answer.sources[quote.number - 1]
-        lines.append(f"> “{quote.text}” {citation_name(quote.number)} {source_label(hit)}")
-    return "\n\n**Evidence**\n" + "\n>\n".join(lines) if lines else ""
+        lines.append(f"> “{quote.text}” {citation_name(quote.number)} {shown_label(hit, language)}")
+    return f"\n\n**{tr(language, 'answer.evidence')}**\n" + "\n>\n".join(lines) if lines else ""
 
 
-def grounding_notes(answer: Answer) -> str:
+def grounding_notes(answer: Answer, language: Language) -> str:
     """What a reader should check: sentences no source supports, and citations of sources that do not exist."""
     notes = []
     if answer.weak_evidence and answer.text:
-        notes.append("The sources barely match this question: the answer may not be in your documents.")
+        notes.append(tr(language, "answer.weak_evidence"))
     if answer.grounding.unsupported:
-        notes.append(f"{UNSUPPORTED_MARK.strip()} no source supports the marked sentence(s): check them.")
+        notes.append(tr(language, "answer.unsupported", mark=UNSUPPORTED_MARK.strip()))
     missing = answer.grounding.missing_sources
     if missing:
         cited = ", ".join(citation_name(n) for n in missing)
-        notes.append(f"The answer cites {cited}, but there are only {len(answer.sources)} sources.")
+        notes.append(tr(language, "answer.missing_sources", cited=cited, count=len(answer.sources)))
     return "".join(f"\n\n_{note}_" for note in notes)
 
 
-def upload_summary(saved: list[str], report: IngestReport) -> str:
-    """What became of the files attached to a message, with the reason for each one that was not indexed."""
+def upload_summary(saved: list[SavedUpload], report: IngestReport, language: Language) -> str:
+    """What became of the files attached to a message: the reason for each one not indexed, and how
+    each was read where that matters (pages read by OCR, and how long they took)."""
+    uploaded = {upload.path for upload in saved if upload.path is not None}
     skipped = [
-        f"\n- skipped {printable(path)}: {printable(why)}"
+        "\n- " + tr(language, "upload.skipped", path=printable(path), why=printable(why))
         for path, why in report.skipped
         if path.startswith("uploads/")
     ]
-    warnings = [f"\n- warning: {printable(warning)}" for warning in report.warnings]
-    lines = "\n- ".join(printable(line) for line in saved)
-    indexed = f"Indexed: {len(report.added)} new, {len(report.updated)} updated."
-    return inert(f"Saved:\n- {lines}\n\n{indexed}{''.join(skipped + warnings)}")
+    notes = [
+        "\n- " + tr(language, "upload.note", path=printable(path), note=printable(note))
+        for path, note in report.notes
+        if path in uploaded
+    ]
+    warnings = ["\n- " + tr(language, "upload.warning", warning=printable(warning)) for warning in report.warnings]
+    lines = "\n- ".join(printable(upload.message.render(language)) for upload in saved)
+    indexed = tr(language, "upload.indexed", added=len(report.added), updated=len(report.updated))
+    saved_title = tr(language, "upload.saved")
+    return inert(f"{saved_title}\n- {lines}\n\n{indexed}{''.join(skipped + notes + warnings)}")
 
 
-def answer_block(answer: Answer, pdf_names: dict[int, str]) -> str:
+def answer_block(answer: Answer, pdf_names: dict[int, str], language: Language) -> str:
     """The finished message: the answer, its sources, its measurements, what left the machine and why this backend."""
     if answer.egress is not None and answer.egress.refused:
-        return inert(f"{answer.text}\n\n{egress_line(answer.egress)}")
+        return inert(f"{answer.text}\n\n{egress_line(answer.egress, language)}")
     text = answer.grounding.marked(answer.text, UNSUPPORTED_MARK)
-    body = text + error_block(answer) + grounding_notes(answer) + evidence_block(answer)
-    parts = [body, sources_block(answer, pdf_names), "", metrics_line(answer)]
-    return inert("\n".join([*parts, f"{egress_line(answer.egress)} · _{answer.route_note}_"]))
+    body = text + error_block(answer, language) + grounding_notes(answer, language) + evidence_block(answer, language)
+    parts = [body, sources_block(answer, pdf_names, language), "", metrics_line(answer, language)]
+    route = f" · _{say(answer.route_note, language)}_" if answer.route_note else ""
+    return inert("\n".join([*parts, egress_line(answer.egress, language) + route]))
 
 
-def sources_block(answer: Answer, pdf_names: dict[int, str]) -> str:
+def sources_block(answer: Answer, pdf_names: dict[int, str], language: Language) -> str:
     """The list under an answer: cited sources first, each with its file, page and a quote."""
     if not answer.sources:
         return ""
     order = answer.cited + [n for n in range(1, len(answer.sources) + 1) if n not in answer.cited]
-    lines = ["", "**Sources**" + ("" if answer.cited else " (the answer cites none; these were retrieved)")]
+    title = tr(language, "answer.sources" if answer.cited else "answer.sources_uncited")
+    lines = ["", f"**{title}**"]
     for number in order:
         hit = answer.sources[number - 1]
         quote = textwrap.shorten(hit.text, 140, placeholder=" ...")
-        pdf = f" · open {pdf_names[number]}" if number in pdf_names else ""
-        lines.append(f"- {citation_name(number)} {source_label(hit)}: “{quote}”{pdf}")
+        pdf = " · " + tr(language, "answer.open_pdf", name=pdf_names[number]) if number in pdf_names else ""
+        lines.append(f"- {citation_name(number)} {shown_label(hit, language)}: “{quote}”{pdf}")
     if answer.dropped_sources:
-        lines.append(f"\n_{answer.dropped_sources} lower-ranked source(s) left out to fit the model's context window._")
+        lines.append("\n_" + tr(language, "answer.dropped_sources", count=answer.dropped_sources) + "_")
     return "\n".join(lines)
 
 
-def metrics_line(answer: Answer) -> str:
+def metrics_line(answer: Answer, language: Language) -> str:
     """Compact figures under an answer; "≈" marks token counts the server did not report."""
-    parts = [answer.backend.describe(), f"retrieval {answer.retrieval_ms:.0f} ms"]
+    parts = [answer.backend.describe(language), tr(language, "metrics.retrieval", ms=answer.retrieval_ms)]
     if answer.first_token_ms is not None:
-        parts.append(f"first token {answer.first_token_ms:.0f} ms")
-    parts.append(f"total {answer.total_ms / 1000:.1f} s")
+        parts.append(tr(language, "metrics.first_token", ms=answer.first_token_ms))
+    parts.append(tr(language, "metrics.total", seconds=answer.total_ms / 1000))
     metrics = answer.metrics
     if metrics is not None:
         approx = "≈" if metrics.tokens_estimated else ""
         if metrics.tokens_per_s is not None:
-            parts.append(f"{metrics.tokens_per_s:.1f} tokens/s")
-        parts.append(f"{approx}{metrics.prompt_tokens} in / {approx}{metrics.completion_tokens} out tokens")
-        parts.append("cost: no price for this model" if metrics.cost_usd is None else f"cost ${metrics.cost_usd:.5f}")
+            parts.append(tr(language, "metrics.tokens_per_s", rate=metrics.tokens_per_s))
+        parts.append(tr(language, "metrics.tokens", approx=approx, prompt=metrics.prompt_tokens,
+                        completion=metrics.completion_tokens))  # fmt: skip
+        no_price = metrics.cost_usd is None
+        parts.append(
+            tr(language, "metrics.no_price") if no_price else tr(language, "metrics.cost", usd=metrics.cost_usd)
+        )
     return "_" + " · ".join(parts) + "_"
 
 
-def egress_line(egress: Egress | None) -> str:
+def egress_line(egress: Egress | None, language: Language) -> str:
     """Under every answer: what left the machine for it."""
     if egress is None:
         return ""
     icon = "☁️" if egress.cloud and not egress.refused else "🔒"
-    return f"{icon} {egress.summary()}"
+    return f"{icon} {egress.summary(language)}"
 
 
-def error_block(answer: Answer) -> str:
+def error_block(answer: Answer, language: Language) -> str:
     if answer.error is None:
-        return "" if answer.text else "_The model gave no answer this time; the sources below are what was found._"
-    state = "The answer was cut off here." if answer.cut else "No answer came back."
-    return f"\n\n> **{state}** {answer.error.backend_label}: {answer.error.what}. {answer.error.todo}"
+        return "" if answer.text else "_" + tr(language, "answer.empty") + "_"
+    state = tr(language, "answer.cut_off" if answer.cut else "answer.no_answer")
+    error = answer.error
+    what, todo = error.what.render(language), error.todo.render(language)
+    return f"\n\n> **{state}** {answer.backend.describe(language)}: {what}. {todo}"
 
 
-def welcome(local: Backend, cloud: Backend, chunks: int, files: int) -> str:
-    local_line = (
-        f"**Local model:** {local.describe()}"
-        if local.available
-        else f"**Local model:** not available: the local model could not be started ({local.reason})"
-    )
-    cloud_line = (
-        f"**Cloud model:** {cloud.describe()}" if cloud.available else f"**Cloud model:** unavailable: {cloud.reason}"
-    )
-    return (
-        f"Ready to answer from **{files} documents** ({chunks} passages).\n\n{local_line}\n\n{cloud_line}\n\n"
-        "Choose local or cloud for this chat in the settings (the sliders icon). With local, nothing leaves this machine."
-    )
+def welcome(local: Backend, cloud: Backend, chunks: int, files: int, language: Language) -> str:
+    if local.available:
+        local_line = tr(language, "welcome.local", backend=local.describe(language))
+    else:
+        local_line = tr(language, "welcome.local_unavailable", reason=say(local.reason, language))
+    if cloud.available:
+        cloud_line = tr(language, "welcome.cloud", backend=cloud.describe(language))
+    else:
+        cloud_line = tr(language, "welcome.cloud_unavailable", reason=say(cloud.reason, language))
+    ready = tr(language, "welcome.ready", files=files, chunks=chunks)
+    return f"{ready}\n\n{local_line}\n\n{cloud_line}\n\n{tr(language, 'welcome.choose')}"

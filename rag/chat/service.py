@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from rag.chat.pipeline import Assistant
+from rag.chat.presets import Preset, SavedPresets, load_presets
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
@@ -34,6 +35,12 @@ class ChatService:
         self._retriever: Retriever | None = None
         self._assistant: Assistant | None = None
         self._ingest_lock = threading.Lock()
+        self.builtin_presets = load_presets(self.settings.presets.file)
+        self.saved_presets = SavedPresets(self.settings.history.saved_presets)
+
+    def presets(self, user: str) -> dict[str, Preset]:
+        """The task presets a user may choose: the built-in ones, then the ones this user saved."""
+        return {**self.builtin_presets, **self.saved_presets.load(user)}
 
     @property
     def retriever(self) -> Retriever:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import requests
 
 from rag.config import DEFAULT_CLOUD_BASE_URL, CloudSettings
+from rag.i18n import DEFAULT, Language, Text, tr
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,12 @@ class Backend:
     accepts_sampler_extras: bool = True  # top_k / repeat_penalty through extra_body
     passage_chars: int = 0  # send each source cut to this many characters around its best sentence (0: whole)
     available: bool = True
-    reason: str | None = None  # why it is unavailable
+    reason: str | Text | None = None  # why it is unavailable (a server's own words stay a plain string)
     # Vendor preparation before each answer (Foundry Local: load the model, or its stream is dropped)
     prepare: Callable[[Backend], None] | None = field(default=None, compare=False)
 
-    def describe(self) -> str:
-        where = "on this machine" if self.is_local else "in the cloud"
+    def describe(self, language: Language = DEFAULT) -> str:
+        where = tr(language, "backend.on_this_machine" if self.is_local else "backend.in_the_cloud")
         return f"{self.label} ({self.model}, {where})"
 
     def with_model(self, model: str) -> Backend:
@@ -55,7 +56,7 @@ def cloud_backend(cloud: CloudSettings) -> Backend:
         accepts_sampler_extras=False,
     )
     if not cloud.api_key:
-        return replace(backend, available=False, reason="no OPENAI_API_KEY is set (in the environment or .env)")
+        return replace(backend, available=False, reason=Text.of("backend.no_cloud_key"))
     return backend
 
 

@@ -15,6 +15,7 @@ from openai import AsyncOpenAI
 
 from rag.chat.options import MAX_TOKENS, TEMPERATURE, TOP_P
 from rag.chat.prompts import Prompt
+from rag.i18n import Text
 from rag.llm.backends import Backend
 
 _SECRET_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
@@ -35,9 +36,9 @@ class GenerationParams:
 
 
 class BackendError(Exception):
-    """A failure described for the user: which backend, what happened, what to do."""
+    """A failure described for the user: which backend, what happened, what to do (in the reader's language)."""
 
-    def __init__(self, backend: Backend, what: str, todo: str) -> None:
+    def __init__(self, backend: Backend, what: Text, todo: Text) -> None:
         self.backend_label = backend.describe()
         self.what = what
         self.todo = todo
@@ -67,44 +68,29 @@ def scrub(message: str, backend: Backend) -> str:
 
 def describe_error(exc: BaseException, backend: Backend, params: GenerationParams, mid_stream: bool) -> BackendError:
     """Map an SDK or transport error to a BackendError; never echoes a secret."""
+
+    def error(what: str, todo: str, **values: object) -> BackendError:
+        return BackendError(backend, Text.of(f"error.{what}", **values), Text.of(f"error.todo.{todo}"))
+
     budget = params.first_token_budget
     if isinstance(exc, TimeoutError) and budget is not None and not mid_stream:
-        return BackendError(
-            backend, f"no first token within the {budget:g} s latency budget", "Raise the budget or ask again."
-        )
+        return error("no_first_token", "raise_budget", seconds=budget)
     if isinstance(exc, openai.APITimeoutError | asyncio.TimeoutError | httpx.TimeoutException):
-        what = "the stream stalled for more than" if mid_stream else "no answer within"
-        return BackendError(
-            backend, f"{what} {params.timeout:.0f} s", "Try again, ask for fewer tokens, or raise the timeout."
-        )
+        return error("stalled" if mid_stream else "no_answer_within", "timeout", seconds=params.timeout)
     if mid_stream or not isinstance(exc, openai.APIError):
         detail = scrub(str(exc), backend)[:200] or type(exc).__name__
-        return BackendError(
-            backend, f"the answer stream broke off ({detail})", "The partial answer is kept; ask again to retry."
-        )
+        return error("broke_off", "partial_kept", detail=detail)
     if isinstance(exc, openai.APIConnectionError):
-        return BackendError(
-            backend,
-            f"cannot reach the server at {backend.base_url}",
-            "Check that it is running and the address is right.",
-        )
+        return error("unreachable", "check_server", url=backend.base_url)
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return BackendError(
-            backend, "the API key was rejected (401)", "Check OPENAI_API_KEY in the environment or .env."
-        )
+        return error("key_rejected", "check_key")
     if isinstance(exc, openai.NotFoundError):
-        return BackendError(
-            backend,
-            f"the model '{backend.model}' is not known there (404)",
-            "Choose another model in the chat settings.",
-        )
+        return error("unknown_model", "choose_model", model=backend.model)
     if isinstance(exc, openai.RateLimitError):
-        return BackendError(backend, "too many requests or quota exhausted (429)", "Wait a moment and ask again.")
+        return error("rate_limited", "wait")
     status = getattr(exc, "status_code", "?")
     detail = scrub(str(getattr(exc, "message", "")), backend)[:200]
-    return BackendError(
-        backend, f"the server failed with status {status} ({detail})", "Try again; if it persists, switch backend."
-    )
+    return error("server_failed", "switch_backend", status=status, detail=detail)
 
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], AsyncOpenAI]] = (
@@ -202,9 +188,8 @@ async def stream_answer(
     Rate limits and server errors that come before any text are retried with backoff.
     """
     if not backend.available:
-        outcome.error = BackendError(
-            backend, f"not available: {backend.reason}", "Choose the other backend in the chat settings."
-        )
+        what = Text.of("error.not_available", reason=backend.reason or "")
+        outcome.error = BackendError(backend, what, Text.of("error.todo.other_backend"))
         return
     client = client_for(backend)
     try:

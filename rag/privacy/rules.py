@@ -14,6 +14,7 @@ from fnmatch import fnmatchcase
 
 from rag.chat.prompts import Prompt
 from rag.config import PrivacySettings
+from rag.i18n import DEFAULT, Language, tr
 from rag.index.retrieval import Hit
 from rag.privacy.redaction import Redactor
 
@@ -79,21 +80,24 @@ class Egress:
     held_turns: int = 0  # earlier turns kept back because they used local-only text
     redactor: Redactor | None = field(default=None, repr=False)
 
-    def summary(self) -> str:
+    def summary(self, language: Language = DEFAULT) -> str:
+        """One line in the reader's language; the API and the logs use English."""
         if not self.cloud or self.refused:
-            held = self._held() if self.refused else []
-            return "nothing left this machine" + (f" ({'; '.join(held)}; nothing was sent anywhere)" if held else "")
-        sent = f"sent to cloud: {self.chunks} chunks from {self.files} files, the question"
-        sent += f" and {self.turns} earlier turns of this chat" if self.turns else ""
-        parts = [sent, *self._held()]
+            held = self._held(language) if self.refused else []
+            nothing = tr(language, "egress.nothing_left")
+            return nothing + (" " + tr(language, "egress.held_nothing_sent", held="; ".join(held)) if held else "")
+        parts = [tr(language, "egress.sent", chunks=self.chunks, files=self.files)]
+        if self.turns:
+            parts[0] += tr(language, "egress.sent_turns", turns=self.turns)
+        parts += self._held(language)
         if self.masked:
-            parts.append(f"{self.masked} personal values masked")
+            parts.append(tr(language, "egress.masked", count=self.masked))
         return "; ".join(parts)
 
-    def _held(self) -> list[str]:
-        parts = [f"{self.held_back} local-only chunks held back"] if self.held_back else []
+    def _held(self, language: Language) -> list[str]:
+        parts = [tr(language, "egress.held_chunks", count=self.held_back)] if self.held_back else []
         if self.held_turns:
-            parts.append(f"{self.held_turns} earlier turns held back (they used local-only documents)")
+            parts.append(tr(language, "egress.held_turns", count=self.held_turns))
         return parts
 
 

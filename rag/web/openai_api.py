@@ -80,7 +80,7 @@ def _failure(exchange: Exchange, answer: Answer | None) -> ApiError | None:
     if answer is None or answer.text or answer.error is None:
         return None
     message = f"{answer.error.backend_label}: {answer.error.what}"
-    return ApiError(502, message + (f" {exchange.note}" if exchange.note else ""), "api_error", "backend_failed")
+    return ApiError(502, message + (f" {exchange.note_text}" if exchange.note else ""), "api_error", "backend_failed")
 
 
 class RagApi:
@@ -160,12 +160,12 @@ class RagApi:
         if answer is None:
             return ""
         cut = f"\n\n_The answer was cut off: {answer.error.what}._" if answer.error and answer.cut else ""
-        note = f"\n\n_{exchange.note}_" if exchange.note and answer.text else ""
+        note = f"\n\n_{exchange.note_text}_" if exchange.note and answer.text else ""
         return cut + note + checks_text(answer) + sources_text(answer) + _egress_line(answer.egress)
 
     def _content(self, answer: Answer | None, exchange: Exchange) -> str:
         if answer is None:
-            return exchange.note  # nothing relevant found: the sentence that says so
+            return exchange.note_text  # nothing relevant found: the sentence that says so
         return answer.text + self._tail(answer, exchange)
 
     @staticmethod
@@ -173,7 +173,7 @@ class RagApi:
         egress = answer.egress.summary() if answer is not None and answer.egress else "nothing left this machine"
         return {
             "citations": citations(answer) if answer is not None else [],
-            "rag": details(answer, exchange.note, egress),
+            "rag": details(answer, exchange.note_text, egress),
         }
 
     async def _streamed(self, parsed: ApiRequest) -> Response:

@@ -14,7 +14,8 @@ from typing import Any
 
 from rag.chat.options import SYSTEM_PROMPT_MAX_CHARS
 from rag.chat.pipeline import Answer
-from rag.chat.prompts import Turn, source_label
+from rag.chat.presentation import shown_label
+from rag.chat.prompts import Turn
 from rag.chat.routing import POLICIES, Policy
 from rag.privacy.answer_ledger import AnswerLedger
 
@@ -161,7 +162,9 @@ def sources_text(answer: Answer) -> str:
         return ""
     numbers = answer.cited or list(range(1, len(answer.sources) + 1))
     note = "" if answer.cited else " (none cited; retrieved)"
-    lines = [f"[{n}] {source_label(answer.sources[n - 1])}: “{_short(answer.sources[n - 1].text)}”" for n in numbers]
+    lines = [
+        f"[{n}] {shown_label(answer.sources[n - 1], 'en')}: “{_short(answer.sources[n - 1].text)}”" for n in numbers
+    ]
     return SOURCES_HEADING.rstrip("\n") + note + "\n" + "\n".join(lines)
 
 
@@ -208,7 +211,7 @@ def details(answer: Answer | None, note: str, egress: str) -> dict[str, Any]:
         "backend": answer.backend.label,
         "model": answer.backend.model,
         "local": answer.backend.is_local,
-        "route": answer.route_note,
+        "route": str(answer.route_note or ""),
         "note": note,
         "egress": egress,
         "evidence": [{"number": q.number, "text": q.text} for q in answer.evidence],

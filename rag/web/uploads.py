@@ -6,16 +6,30 @@ import hashlib
 import re
 import shutil
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
-from rag.ingest.loaders import is_supported
+from rag.i18n import Text
+from rag.ingest.loaders import is_supported, supported_suffixes
 
 UPLOAD_FOLDER = "uploads"
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
 
 
 class UploadRejected(Exception):
-    """The upload cannot be stored; the message says why."""
+    """The upload cannot be stored; `reason` says why in the reader's language, `str()` in English."""
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SavedUpload:
+    """What became of one uploaded file: where it was saved (None: it was not), in words for the chat."""
+
+    path: str | None
+    message: Text
 
 
 def safe_name(original: str) -> str:
@@ -45,9 +59,10 @@ def save_upload(source: Path, original_name: str, data_dir: Path, max_mb: float)
     """
     name = safe_name(original_name)
     if not is_supported(Path(name).suffix):
-        raise UploadRejected(f"{original_name}: this file type cannot be indexed (use .pdf, .md, .txt, .html or .docx)")
+        kinds = ", ".join(supported_suffixes())
+        raise UploadRejected(Text.of("upload.unsupported_type", name=original_name, kinds=kinds))
     if source.stat().st_size > max_mb * 2**20:
-        raise UploadRejected(f"{original_name}: larger than the {max_mb:g} MB limit")
+        raise UploadRejected(Text.of("upload.too_large", name=original_name, limit=max_mb))
     folder = data_dir / UPLOAD_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     stem, suffix = Path(name).stem, Path(name).suffix
@@ -59,16 +74,19 @@ def save_upload(source: Path, original_name: str, data_dir: Path, max_mb: float)
             return candidate, True
         if _digest(candidate) == digest:
             return candidate, False
-    raise UploadRejected(f"{original_name}: too many files with this name")
+    raise UploadRejected(Text.of("upload.too_many_names", name=original_name))
 
 
-def save_uploads(files: list[tuple[Path, str]], data_dir: Path, max_mb: float) -> list[str]:
-    """Save each (temporary path, name the user gave) and say what became of it, one line per file."""
-    lines = []
+def save_uploads(files: list[tuple[Path, str]], data_dir: Path, max_mb: float) -> list[SavedUpload]:
+    """Save each (temporary path, name the user gave) and say what became of it."""
+    results = []
     for path, name in files:
         try:
             saved, new = save_upload(path, name, data_dir, max_mb)
-            lines.append(saved.relative_to(data_dir).as_posix() + ("" if new else " (already there)"))
+            relative = saved.relative_to(data_dir).as_posix()
+            results.append(
+                SavedUpload(relative, Text.of("upload.saved_new" if new else "upload.already_there", path=relative))
+            )
         except UploadRejected as exc:
-            lines.append(f"not saved: {exc}")
-    return lines
+            results.append(SavedUpload(None, Text.of("upload.not_saved", reason=exc.reason)))
+    return results
