@@ -176,7 +176,7 @@ def _widget(field: Field) -> InputWidget:
 
 def _language() -> Language:
     """The reader's language, from the browser's (Accept-Language), as Chainlit's own interface follows it."""
-    return browser_language(cl.user_session.get("languages"))
+    return browser_language(getattr(cl.context.session, "language", None))  # "bg-BG", from Accept-Language
 
 
 def _user_id() -> str:
@@ -204,7 +204,9 @@ async def _send_settings(saved: dict) -> None:
     unavailable = None if cloud.available else say(cloud.reason, language) or "-"
     labels = {key: preset.label(language) for key, preset in (await _presets()).items()}
     fields = settings_panel(unavailable, offered, service.settings.retrieval, saved, language, labels)
-    cl.user_session.set("values", await cl.ChatSettings([_widget(f) for f in fields]).send())
+    sent = await cl.ChatSettings([_widget(f) for f in fields]).send()
+    # a copy: Chainlit writes each change into the dict it keeps, and the previous values must stay as they were
+    cl.user_session.set("values", dict(sent))
 
 
 @cl.on_chat_start
