@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup build-deps system-deps model-qwen run ingest test test-fast test-openwebui lint bench eval clean
+.PHONY: setup build-deps ocr-deps system-deps model-qwen run ingest test test-fast test-openwebui lint bench eval clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(MAKE) --no-print-directory build-deps
@@ -22,16 +22,22 @@ setup: $(VENV)/.installed
 build-deps:
 	@{ command -v cmake && command -v g++ && command -v make; } >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y build-essential cmake; }
 
-# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser), and OCR:
-# Tesseract with English, Bulgarian and Russian data, and poppler's pdftoppm to render scanned pages.
+# OCR: Tesseract with English, Bulgarian and Russian data, and poppler's pdftoppm to render scanned pages.
+# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser).
 # Only what is missing is installed.
 OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-bul tesseract-ocr-rus poppler-utils
-system-deps:
-	@missing=""; command -v chromium >/dev/null 2>&1 || missing=chromium; \
-	for package in $(OCR_PACKAGES); do \
+define apt_missing
+	@missing=""; for package in $(1); do \
 		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$package"; \
 	done; \
 	[ -z "$$missing" ] || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; }
+endef
+
+ocr-deps:
+	$(call apt_missing,$(OCR_PACKAGES))
+
+system-deps: ocr-deps
+	$(call apt_missing,chromium)
 
 # Optional: Qwen2.5-Coder-0.5B-Instruct for LOCAL_GGUF=qwen2.5-coder-0.5b (about 480 MB, pinned by hash).
 model-qwen: setup
@@ -40,7 +46,7 @@ model-qwen: setup
 ingest: setup
 	$(PY) -m ingest
 
-run: ingest
+run: ocr-deps ingest
 	$(PY) -m chainlit run app.py --headless --host $(HOST) --port $(PORT)
 
 test: setup system-deps

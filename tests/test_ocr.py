@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,12 +15,15 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 from pypdf import PdfReader, PdfWriter
 
+from rag.chat.presentation import upload_summary
 from rag.config import OcrSettings, Settings
+from rag.i18n import Text
 from rag.index.embedding import Embedder
 from rag.index.store import load_snapshot
 from rag.ingest.loaders import SkipFile, is_supported, load_bytes
 from rag.ingest.ocr import Ocr, pages_label
 from rag.ingest.pipeline import ingest
+from rag.web.uploads import SavedUpload
 from tests import hostile_documents as hostile
 from tests.conftest import run_cli
 from tests.documents import pdf_bytes, write
@@ -250,3 +254,15 @@ def test_images_are_supported_uploads_and_pages_are_labelled() -> None:
     assert pages_label([2, 3]) == "pages 2, 3"
     assert pages_label([7]) == "page 7"
     assert pages_label([None]) == ""
+
+
+def test_the_upload_report_says_which_pages_were_read_by_ocr_and_how_long_it_took(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    data = tmp_path / "data"
+    write(data, "uploads/scanned.pdf", encoded(page(ORCHARD), "PDF"))
+    report = ingest(Settings(data_dir=data, index_dir=tmp_path / "index"), embedder=embedder)
+    saved = [SavedUpload("uploads/scanned.pdf", Text.of("upload.saved_new", path="uploads/scanned.pdf"))]
+    summary = upload_summary(saved, report, "en")
+    assert re.search(r"- uploads/scanned\.pdf: page 1 read by OCR \(\d+\.\d s\)", summary), summary
+    assert "Indexed: 1 new, 0 updated." in summary
