@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rag.config import Settings
 from rag.index.retrieval import MODES, Hit, Retriever
-from rag.index.store import IndexMissing
+from rag.index.store import IndexMissing, IndexUnavailable
 
 
 def _listing(question: str, hits: list[Hit]) -> str:
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(index_dir=args.index, top_k=args.k, mode=args.mode)
     try:
         retriever = Retriever(settings)
-    except IndexMissing as exc:
+    except (IndexMissing, IndexUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)

@@ -1,16 +1,19 @@
-"""Dense, BM25 and hybrid (reciprocal rank fusion) retrieval over a loaded index snapshot."""
+"""Dense, BM25 and hybrid (reciprocal rank fusion) retrieval over one generation of whichever index store is configured."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+
+import numpy as np
 
 from rag.config import Settings
 from rag.index.boilerplate import boilerplate_factor
 from rag.index.embedding import Embedder
-from rag.index.store import ChunkRecord, Snapshot, current_generation, load_snapshot
+from rag.index.store import ChunkRecord
+from rag.index.stores import IndexChanged, IndexReader, open_store
 
 MODES = ("hybrid", "dense", "bm25")
 _SPACE = re.compile(r"\s+")
@@ -82,7 +85,7 @@ def mostly_latin(text: str) -> bool:
     return not letters or sum(1 for c in letters if _LATIN.match(c)) / len(letters) >= 0.5
 
 
-def window(snapshot: Snapshot, chunk: ChunkRecord, around: int) -> str:
+def window(chunks: Mapping[int, ChunkRecord], chunk: ChunkRecord, around: int) -> str:
     """The chunk with up to `around` characters of the text before and after it in its file.
 
     Small chunks match a question precisely; the answer often sits a sentence before or after, or
@@ -91,8 +94,8 @@ def window(snapshot: Snapshot, chunk: ChunkRecord, around: int) -> str:
     """
     if around <= 0:
         return chunk.text
-    before = snapshot.chunks.get(chunk.id - 1)
-    after = snapshot.chunks.get(chunk.id + 1)
+    before = chunks.get(chunk.id - 1)
+    after = chunks.get(chunk.id + 1)
     head = tail = ""
     if before is not None and before.source == chunk.source:
         overlaps = before.page == chunk.page and before.start <= chunk.start < before.end
@@ -119,9 +122,9 @@ def _trim_end(text: str, limit: int) -> str:
     return cut[: cut.rfind(" ")] if " " in cut else cut
 
 
-def demoted(snapshot: Snapshot, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+def demoted(chunks: Mapping[int, ChunkRecord], ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
     """The ranking with tables of contents and index pages pushed down (see `boilerplate`)."""
-    scored = [(i, s * boilerplate_factor(snapshot.chunks[i].text)) for i, s in ranked if i in snapshot.chunks]
+    scored = [(i, s * boilerplate_factor(chunks[i].text)) for i, s in ranked if i in chunks]
     return sorted(scored, key=lambda item: -item[1])
 
 
@@ -130,23 +133,18 @@ class Retriever:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.index_dir: Path = settings.index_dir
-        self.snapshot: Snapshot = load_snapshot(self.index_dir)
+        self.store = open_store(settings)
+        self.snapshot: IndexReader = self.store.open()
         manifest = self.snapshot.manifest
         self.embedder = embedder or Embedder.from_settings(settings, manifest.embed_model, manifest.embed_backend)
 
     def refresh(self) -> bool:
         """Load a newer generation if ingestion wrote one; True when it did."""
-        generation = current_generation(self.index_dir)
+        generation = self.store.current_generation()
         if generation is None or generation == self.snapshot.generation:
             return False
-        self.snapshot = load_snapshot(self.index_dir)
+        self.snapshot = self.store.open()
         return True
-
-    def _dense(self, snapshot: Snapshot, question: str, depth: int) -> list[tuple[int, float]]:
-        if len(snapshot.dense) == 0:
-            return []
-        return snapshot.dense.search(self.embedder.encode_query(question), depth)
 
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         """The best `k` distinct passages for `question`, best first."""
@@ -156,19 +154,33 @@ class Retriever:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         if not question.strip():
             return []
+        query = self.embedder.encode_query(question) if mode != "bm25" else None
+        try:
+            return self._search(self.snapshot, question, query, k, mode)
+        except IndexChanged:  # a store that keeps one generation only moved on: read the new one
+            self.refresh()
+            return self._search(self.snapshot, question, query, k, mode)
+
+    def _search(self, snapshot: IndexReader, question: str, query: np.ndarray | None, k: int, mode: str) -> list[Hit]:
+        """One generation for the whole search, even if a refresh swaps it meanwhile."""
         depth = max(4 * k, 50)
-        snapshot = self.snapshot  # one generation for the whole search, even if a refresh swaps it meanwhile
-        dense = self._dense(snapshot, question, depth) if mode != "bm25" else []
-        keyword = snapshot.bm25.search(question, depth) if mode != "dense" else []
-        dense_scores, bm25_scores = dict(dense), dict(keyword)
-        if mode == "dense":
-            ranked = dense
-        elif mode == "bm25":
-            ranked = keyword
-        else:
-            ranked = self._fused(question, dense, keyword)
-        around = self.settings.retrieval.passage_window
-        return self._distinct(snapshot, demoted(snapshot, ranked), k, dense_scores, bm25_scores, around)
+        with snapshot.reading():
+            dense = snapshot.dense_search(query, depth) if query is not None and len(snapshot.chunks) else []
+            keyword = snapshot.keyword_search(question, depth) if mode != "dense" else []
+            if mode == "dense":
+                ranked = dense
+            elif mode == "bm25":
+                ranked = keyword
+            else:
+                ranked = self._fused(question, dense, keyword)
+            candidates = snapshot.chunks_by_id([i for i, _ in ranked])
+            hits = self._distinct(candidates, demoted(candidates, ranked), k, dict(dense), dict(keyword))
+            around = self.settings.retrieval.passage_window
+            beside = {hit.chunk.id + step for hit in hits for step in (-1, 1)} if around > 0 else set()
+            neighbours = snapshot.chunks_by_id(beside)
+        for hit in hits:
+            hit.passage = window(neighbours, hit.chunk, around)
+        return hits
 
     def _fused(
         self, question: str, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]
@@ -184,18 +196,17 @@ class Retriever:
 
     @staticmethod
     def _distinct(
-        snapshot: Snapshot,
+        chunks: Mapping[int, ChunkRecord],
         ranked: list[tuple[int, float]],
         k: int,
         dense: dict[int, float],
         bm25: dict[int, float],
-        around: int,
     ) -> list[Hit]:
         """Collapse chunks with the same text (copies of a file) into one hit that lists the other files."""
         hits: list[Hit] = []
         by_text: dict[str, Hit] = {}
         for chunk_id, score in ranked:
-            chunk = snapshot.chunks.get(chunk_id)
+            chunk = chunks.get(chunk_id)
             if chunk is None:
                 continue
             key = _text_key(chunk.text)
@@ -206,7 +217,7 @@ class Retriever:
                 continue
             if len(hits) == k:
                 continue
-            hit = Hit(chunk, score, dense.get(chunk_id), bm25.get(chunk_id), passage=window(snapshot, chunk, around))
+            hit = Hit(chunk, score, dense.get(chunk_id), bm25.get(chunk_id))
             by_text[key] = hit
             hits.append(hit)
         return hits

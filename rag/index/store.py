@@ -19,15 +19,18 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rag.index.bm25 import Bm25Index
 from rag.index.dense import DenseIndex
+
+if TYPE_CHECKING:
+    from rag.index.stores import IndexReader, IndexUpdate
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -39,6 +42,10 @@ class IndexMissing(Exception):
 
 class IndexLocked(Exception):
     """Another ingestion holds the index."""
+
+
+class IndexUnavailable(OSError):
+    """The place the index is kept cannot be reached (a database that refuses the connection)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class FileEntry:
     chunk_ids: list[int] = field(default_factory=list)
     skipped: str | None = None
     notes: list[str] = field(default_factory=list)
+    ocr: str | None = None  # for a file that needed OCR: the languages it was read with, or "unavailable"
 
 
 @dataclass
@@ -101,7 +109,7 @@ class Manifest:
 
 @dataclass
 class Snapshot:
-    """One complete, loaded generation of the index."""
+    """One complete, loaded generation of the index: the file store's reader (see `rag.index.stores`)."""
 
     generation: str
     manifest: Manifest
@@ -109,9 +117,26 @@ class Snapshot:
     dense: DenseIndex
     bm25: Bm25Index
 
-    def vectors_by_hash(self) -> dict[str, np.ndarray]:
+    def reading(self) -> contextlib.nullcontext[None]:
+        """A loaded generation never changes under its reader."""
+        return contextlib.nullcontext()
+
+    def dense_search(self, query: np.ndarray, depth: int) -> list[tuple[int, float]]:
+        return self.dense.search(query, depth)
+
+    def keyword_search(self, question: str, depth: int) -> list[tuple[int, float]]:
+        return self.bm25.search(question, depth)
+
+    def chunks_by_id(self, ids: Collection[int]) -> dict[int, ChunkRecord]:
+        return {i: self.chunks[i] for i in ids if i in self.chunks}
+
+    def all_chunks(self) -> Iterator[ChunkRecord]:
+        return iter(sorted(self.chunks.values(), key=lambda record: record.id))
+
+    def vectors_by_hash(self, wanted: Collection[str] | None = None) -> dict[str, np.ndarray]:
         """Stored vectors keyed by what was embedded, so identical text is never embedded twice."""
-        return {self.chunks[i].embed_hash: v for i, v in self.dense.vectors().items() if i in self.chunks}
+        pairs = ((self.chunks[i].embed_hash, v) for i, v in self.dense.vectors().items() if i in self.chunks)
+        return {h: v for h, v in pairs if wanted is None or h in wanted}
 
 
 def current_generation(index_dir: Path) -> str | None:
@@ -239,3 +264,49 @@ def ingest_lock(index_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class FileStore:
+    """Generations in a folder (the default store): FAISS, bm25s and JSON files, switched by a rename."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+
+    @property
+    def location(self) -> str:
+        return str(self.index_dir)
+
+    def current_generation(self) -> str | None:
+        return current_generation(self.index_dir)
+
+    def current_manifest(self) -> tuple[str, Manifest] | None:
+        return current_manifest(self.index_dir)
+
+    def open(self) -> Snapshot:
+        return load_snapshot(self.index_dir)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """The folder's lock, then the debris of interrupted runs cleared away."""
+        with ingest_lock(self.index_dir):
+            remove_stale(self.index_dir)
+            yield
+
+    def commit(self, base: IndexReader | None, update: IndexUpdate) -> str:
+        """The base generation's vectors copied, the update applied, and the whole written as a new generation."""
+        chunks: dict[int, ChunkRecord] = {}
+        dense = DenseIndex.empty(update.manifest.dimension)
+        if base is not None:
+            if not isinstance(base, Snapshot):
+                raise TypeError("a file store builds only on a generation it loaded itself")
+            live = {i for entry in update.manifest.files.values() for i in entry.chunk_ids}
+            chunks = {i: record for i, record in base.chunks.items() if i in live}
+            dense = base.dense.copy()
+            dense.remove(i for i in base.chunks if i not in live)
+        if update.added:
+            dense.add([r.id for r in update.added], update.vectors)
+            chunks.update({r.id: r for r in update.added})
+        return write_snapshot(self.index_dir, update.manifest, chunks, dense, update.bm25)
+
+    def close(self) -> None:
+        """Nothing is held open between calls."""

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeGuard
 
 import numpy as np
 
 from rag.config import Settings
 from rag.index.bm25 import Bm25Index
-from rag.index.dense import DenseIndex
 from rag.index.embedding import Embedder
-from rag.index.store import (
-    FORMAT_VERSION,
-    ChunkRecord,
-    FileEntry,
-    IndexMissing,
-    Manifest,
-    Snapshot,
-    current_manifest,
-    ingest_lock,
-    load_snapshot,
-    remove_stale,
-    write_snapshot,
-)
+from rag.index.store import FORMAT_VERSION, ChunkRecord, FileEntry, IndexMissing, Manifest
+from rag.index.stores import IndexReader, IndexStore, IndexUpdate, open_store
 from rag.ingest.chunking import CHUNKER_VERSION, Chunker, searchable_text
 from rag.ingest.loaders import LOADER_VERSION, SkipFile, load_bytes
+from rag.ingest.ocr import Ocr
 from rag.ingest.scan import Candidate, scan
 from rag.privacy.rules import PrivacyRules
 
@@ -93,12 +83,14 @@ def chunking_settings(settings: Settings, embedder: Embedder) -> dict[str, int]:
     }
 
 
-def _previous(settings: Settings, embedder: Embedder, rebuild: bool) -> tuple[Snapshot | None, str | None]:
+def _previous(
+    store: IndexStore, settings: Settings, embedder: Embedder, rebuild: bool
+) -> tuple[IndexReader | None, str | None]:
     """The index to build on, or None with the reason for a full rebuild."""
     if rebuild:
         return None, "--rebuild was given"
     try:
-        snapshot = load_snapshot(settings.index_dir)
+        snapshot = store.open()
     except IndexMissing:
         return None, None
     except Exception as exc:
@@ -119,7 +111,7 @@ def _previous(settings: Settings, embedder: Embedder, rebuild: bool) -> tuple[Sn
 
 
 class Ingestor:
-    """One ingestion run over `settings.data_dir` into `settings.index_dir`."""
+    """One ingestion run over `settings.data_dir` into the configured index store."""
 
     def __init__(
         self,
@@ -127,24 +119,26 @@ class Ingestor:
         embedder: Embedder,
         progress: Progress | None = None,
         privacy: PrivacyRules | None = None,
+        store: IndexStore | None = None,
     ) -> None:
         self.settings = settings
+        self.store = store or open_store(settings)
         self.embedder = embedder
         self.progress = progress or (lambda phase, done, total: None)
         self.privacy = privacy or PrivacyRules.from_settings(settings.privacy)
+        self.ocr = Ocr(settings.ocr)
         self.chunker = Chunker(embedder, min(settings.chunk_tokens, embedder.max_tokens), settings.chunk_overlap_tokens)
 
     def run(self, rebuild: bool = False) -> IngestReport:
         started = time.perf_counter()
-        with ingest_lock(self.settings.index_dir):
-            remove_stale(self.settings.index_dir)
+        with self.store.writing():
             report = self._run_locked(rebuild)
         report.seconds = time.perf_counter() - started
         return report
 
     def _run_locked(self, rebuild: bool) -> IngestReport:
         report = IngestReport()
-        snapshot, report.rebuild_reason = _previous(self.settings, self.embedder, rebuild)
+        snapshot, report.rebuild_reason = _previous(self.store, self.settings, self.embedder, rebuild)
         old_files = snapshot.manifest.files if snapshot else {}
         manifest = Manifest(
             embed_model=self.embedder.name,
@@ -191,18 +185,17 @@ class Ingestor:
             report.chunks = len(snapshot.chunks) if snapshot else 0
             report.generation = snapshot.generation if snapshot else None
             return report
-        chunks, dense, report.embedded = self._assemble(snapshot, manifest, pending)
-        bm25 = Bm25Index.build(list(chunks), [searchable_text(c.heading_path, c.text) for c in chunks.values()])
-        report.generation = write_snapshot(self.settings.index_dir, manifest, chunks, dense, bm25)
+        update, report.embedded = self._assemble(snapshot, manifest, pending)
+        report.generation = self.store.commit(snapshot, update)
         report.written = True
-        report.chunks = len(chunks)
+        report.chunks = sum(len(entry.chunk_ids) for entry in manifest.files.values())
         return report
 
     def _process(
         self, candidate: Candidate, previous: FileEntry | None, manifest: Manifest
     ) -> tuple[FileEntry | None, list[ChunkRecord], Outcome]:
         """Decide what to do with one file: keep, skip (with a reason), or read and chunk it."""
-        if _same_file(previous, candidate):
+        if _same_file(previous, candidate, self.ocr):
             return previous, [], "unchanged"
         limit = int(self.settings.max_file_mb * 1024 * 1024)
         if candidate.size > limit:
@@ -230,19 +223,23 @@ class Ingestor:
         except FileNotFoundError:
             notes.append("deleted during ingestion; indexed the version read, the next run removes it")
             mtime_ns = -1
-        if previous is not None and previous.sha256 == digest and previous.loader_version == LOADER_VERSION:
-            entry = FileEntry(len(data), mtime_ns, digest, LOADER_VERSION, previous.chunk_ids, previous.skipped, notes)
+        if _same_content(previous, digest, self.ocr):
+            entry = FileEntry(
+                len(data), mtime_ns, digest, LOADER_VERSION, previous.chunk_ids, previous.skipped, notes, previous.ocr
+            )
             return entry, [], "unchanged"
         entry = FileEntry(len(data), mtime_ns, digest, LOADER_VERSION, notes=notes)
         try:
-            document = load_bytes(data, candidate.path.suffix)
+            document = load_bytes(data, candidate.path.suffix, self.ocr)
         except SkipFile as exc:
             entry.skipped = str(exc)
+            entry.ocr = self.ocr.state if exc.ocr else None
             return entry, [], Skipped(str(exc))
         except Exception as exc:
             entry.skipped = f"could not be read ({type(exc).__name__}: {str(exc)[:120]})"
             return entry, [], Skipped(entry.skipped)
         entry.notes.extend(document.notes)
+        entry.ocr = self.ocr.state if document.ocr else None
         records = []
         for chunk in self.chunker.chunk(document.blocks):
             records.append(
@@ -266,30 +263,27 @@ class Ingestor:
         return FileEntry(candidate.size, candidate.mtime_ns, None, LOADER_VERSION, skipped=reason)
 
     def _assemble(
-        self, snapshot: Snapshot | None, manifest: Manifest, pending: list[_Pending]
-    ) -> tuple[dict[int, ChunkRecord], DenseIndex, int]:
-        """Old chunks still referenced, plus new ones; only text never embedded before is encoded."""
+        self, snapshot: IndexReader | None, manifest: Manifest, pending: list[_Pending]
+    ) -> tuple[IndexUpdate, int]:
+        """The change to the previous generation; only text never embedded before is encoded."""
         live_ids = {i for entry in manifest.files.values() for i in entry.chunk_ids}
-        chunks: dict[int, ChunkRecord] = {}
-        dense = DenseIndex.empty(self.embedder.dimension)
-        known: dict[str, np.ndarray] = {}
-        if snapshot is not None:
-            chunks = {i: record for i, record in snapshot.chunks.items() if i in live_ids}
-            dense = snapshot.dense.copy()
-            if pending:
-                known = snapshot.vectors_by_hash()
-            dense.remove(i for i in snapshot.chunks if i not in live_ids)
+        old_ids = {i for entry in snapshot.manifest.files.values() for i in entry.chunk_ids} if snapshot else set()
         new_records = [record for item in pending for record in item.records]
         to_embed: dict[str, str] = {}
+        known: dict[str, np.ndarray] = {}
+        if snapshot is not None and new_records:
+            known = snapshot.vectors_by_hash({record.embed_hash for record in new_records})
         for item in pending:
             for record, chunk_text in zip(item.records, _embed_texts(item.records), strict=True):
                 if record.embed_hash not in known:
                     to_embed.setdefault(record.embed_hash, chunk_text)
         known.update(self._encode(to_embed))
-        if new_records:
-            dense.add([r.id for r in new_records], np.vstack([known[r.embed_hash] for r in new_records]))
-            chunks.update({r.id: r for r in new_records})
-        return chunks, dense, len(to_embed)
+        kept = [c for c in snapshot.all_chunks() if c.id in live_ids] if snapshot else []
+        everything = kept + new_records  # in id order: new chunks always get ids above the old ones
+        bm25 = Bm25Index.build([c.id for c in everything], _embed_texts(everything))
+        vectors = np.vstack([known[r.embed_hash] for r in new_records]) if new_records else np.zeros((0, 0))
+        update = IndexUpdate(manifest, sorted(old_ids - live_ids), new_records, vectors, bm25)
+        return update, len(to_embed)
 
     def _encode(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
         """Encode in large slices, so the model batches by length as well as a single call would."""
@@ -343,7 +337,8 @@ def ingest(
         quick.seconds = time.perf_counter() - started
         return quick
     embedder = embedder or Embedder.from_settings(settings)
-    return Ingestor(settings, embedder, progress, rules).run(rebuild)
+    with contextlib.closing(open_store(settings)) as store:
+        return Ingestor(settings, embedder, progress, rules, store).run(rebuild)
 
 
 def nothing_changed(settings: Settings, privacy: PrivacyRules, encoder: tuple[str, str]) -> IngestReport | None:
@@ -352,7 +347,8 @@ def nothing_changed(settings: Settings, privacy: PrivacyRules, encoder: tuple[st
     Same model and chunking settings, the same files with the same sizes and modification times, and
     no file gone: exactly the cases in which a full run would read nothing and write nothing.
     """
-    live = current_manifest(settings.index_dir)
+    with contextlib.closing(open_store(settings)) as store:
+        live = store.current_manifest()
     if live is None:
         return None
     generation, manifest = live
@@ -366,7 +362,8 @@ def nothing_changed(settings: Settings, privacy: PrivacyRules, encoder: tuple[st
     )
     found = scan(settings.data_dir, settings.index_dir)
     files = manifest.files
-    unchanged = [c for c in found.candidates if _same_file(files.get(c.relative), c)]
+    ocr = Ocr(settings.ocr)
+    unchanged = [c for c in found.candidates if _same_file(files.get(c.relative), c, ocr)]
     if not same_settings or len(unchanged) != len(found.candidates) or len(files) != len(found.candidates):
         return None
     report = IngestReport(generation=generation, unchanged=[c.relative for c in unchanged])
@@ -377,10 +374,21 @@ def nothing_changed(settings: Settings, privacy: PrivacyRules, encoder: tuple[st
     return report
 
 
-def _same_file(previous: FileEntry | None, candidate: Candidate) -> bool:
+def _same_file(previous: FileEntry | None, candidate: Candidate, ocr: Ocr) -> bool:
     return (
         previous is not None
         and previous.size == candidate.size
         and previous.mtime_ns == candidate.mtime_ns
         and previous.loader_version == LOADER_VERSION
+        and not ocr.outdated(previous.ocr)
+    )
+
+
+def _same_content(previous: FileEntry | None, digest: str, ocr: Ocr) -> TypeGuard[FileEntry]:
+    """A file touched but not changed: what was read from it before still holds."""
+    return (
+        previous is not None
+        and previous.sha256 == digest
+        and previous.loader_version == LOADER_VERSION
+        and not ocr.outdated(previous.ocr)
     )
