@@ -64,7 +64,7 @@ def test_cloud_without_key_is_unavailable_and_says_why(assistant: Assistant) -> 
     cloud = cloud_backend(Settings.from_env(environ={}).cloud)
     assert not cloud.available and "OPENAI_API_KEY" in str(cloud.reason or "")
     answer = _ask(assistant, cloud)
-    assert answer.error is not None and "OPENAI_API_KEY" in answer.error.what
+    assert answer.error is not None and "OPENAI_API_KEY" in str(answer.error.what)
 
 
 def test_off_topic_question_is_declined_without_calling_a_model(assistant: Assistant) -> None:
@@ -99,7 +99,7 @@ def test_stream_cut_mid_answer_keeps_the_partial_text(assistant: Assistant, faul
     fault_server.answer = "Ollama listens on port 11434 by default [1] and more words follow here."
     backend = Backend(key="cloud", label="Fake cloud", base_url=fault_server.url("cut"), model="m", is_local=False)
     answer = _ask(assistant, backend)
-    assert answer.cut and answer.error is not None and "broke off" in answer.error.what
+    assert answer.cut and answer.error is not None and "broke off" in str(answer.error.what)
     assert answer.text == "Ollama listens on"
 
 
@@ -114,7 +114,7 @@ def test_unreachable_server_is_reported(assistant: Assistant) -> None:
 
     backend = Backend(key="local", label="Ollama", base_url=f"http://127.0.0.1:{free_port()}/v1", model="m")
     answer = _ask(assistant, backend)
-    assert answer.error is not None and "cannot reach the server" in answer.error.what
+    assert answer.error is not None and "cannot reach the server" in str(answer.error.what)
 
 
 def test_prompt_fits_the_context_by_dropping_old_turns_then_whole_sources(

@@ -76,7 +76,7 @@ def test_a_chat_comes_back_after_a_restart(tmp_path: Path, local_llm, fault_serv
         page.locator("#backend").click()
         page.get_by_role("option", name="Cloud only", exact=True).click()
         page.locator("#mode").click()
-        page.get_by_role("option", name="dense", exact=True).click()
+        page.get_by_role("option", name="Dense (meaning)", exact=True).click()
         page.get_by_role("button", name="Confirm").click()
         _ask(page, QUESTION)
         page.locator(".step").filter(has_text="sent to cloud").last.wait_for(timeout=120_000)
@@ -95,7 +95,7 @@ def test_a_chat_comes_back_after_a_restart(tmp_path: Path, local_llm, fault_serv
 
         page.locator("#chat-settings-open-modal").click()
         assert page.locator("#backend").inner_text().strip() == "Cloud only"
-        assert page.locator("#mode").inner_text().strip() == "dense"
+        assert page.locator("#mode").inner_text().strip() == "Dense (meaning)"
         page.get_by_role("button", name="Cancel").click()
 
         _ask(page, FOLLOW_UP)

@@ -86,4 +86,4 @@ def test_cloud_first_falls_back_to_local(assistant: Assistant, fault_server: Fau
 def test_policy_without_fallback_reports_the_failure(assistant: Assistant) -> None:
     backends = {"local": _down("local"), "cloud": _down("cloud")}
     (answer,) = ask_routed(assistant, "local", backends, QUESTION, _options()).answers
-    assert answer.error is not None and answer.route_note == "answered by the local model (policy: local only)"
+    assert answer.error is not None and str(answer.route_note) == "answered by the local model (policy: local only)"

@@ -116,7 +116,7 @@ def test_summary_percentiles_and_costs() -> None:
 
     rows = [row("a", t, 0.001) for t in (100, 200, 300, 400)] + [row("b", 50, None)]
     a, b = summarize(rows)
-    assert a.value("TTFT p50") == 250 and a.value("TTFT p95") == pytest.approx(385)
+    assert a.value("ttft_p50") == 250 and a.value("ttft_p95") == pytest.approx(385)
     assert a.value("cost") == pytest.approx(0.004)
     assert b.value("cost") is None and b.answers == 1
 
