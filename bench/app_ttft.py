@@ -109,12 +109,7 @@ def main() -> None:
     server.start()
     backend = server.backend("embedded")
     options = ChatOptions(params=GenerationParams(max_tokens=256))
-    env = {
-        "LOCAL_BASE_URL": server.base_url,
-        "LOCAL_MODEL": server.source.name,
-        "LOCAL_PROMPT_STYLE": "completion",
-        "LOCAL_CONTEXT_TOKENS": "4096",
-    }
+    env = server.app_environment()
     try:
         with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp), env) as url:
             app, inside = through_app(url, english)

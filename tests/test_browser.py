@@ -19,11 +19,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, local_llm, cloud_llm):
     env = {
-        "LOCAL_BASE_URL": local_llm.base_url,
-        "LOCAL_MODEL": local_llm.source.name,
-        "LOCAL_LABEL": "llama.cpp",
-        "LOCAL_PROMPT_STYLE": "completion",
-        "LOCAL_CONTEXT_TOKENS": "4096",
+        **local_llm.app_environment("llama.cpp"),
         "OPENAI_API_KEY": "test-key-for-the-stand-in",
         "OPENAI_BASE_URL": cloud_llm.base_url,
         "CLOUD_MODEL": "stand-in-cloud",

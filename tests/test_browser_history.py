@@ -60,10 +60,7 @@ def test_a_chat_comes_back_after_a_restart(tmp_path: Path, local_llm, fault_serv
     env = {
         "CHAT_HISTORY": "on",
         "HISTORY_DIR": str(tmp_path / "history"),
-        "LOCAL_BASE_URL": local_llm.base_url,
-        "LOCAL_MODEL": local_llm.source.name,
-        "LOCAL_PROMPT_STYLE": "completion",
-        "LOCAL_CONTEXT_TOKENS": "4096",
+        **local_llm.app_environment(),
         "OPENAI_API_KEY": API_KEY,
         "OPENAI_BASE_URL": fault_server.url("ok"),
         "CLOUD_MODEL": "stand-in-cloud",

@@ -196,11 +196,7 @@ def stub_webui(stub: StubServer, tmp_path_factory: pytest.TempPathFactory) -> It
 def app_target(tmp_path_factory: pytest.TempPathFactory, local_llm) -> Iterator[Target]:
     """The app itself, with the real local model and RAG_API_KEY set: its `/v1` is the target."""
     env = {
-        "LOCAL_BASE_URL": local_llm.base_url,
-        "LOCAL_MODEL": local_llm.source.name,
-        "LOCAL_LABEL": "llama.cpp",
-        "LOCAL_PROMPT_STYLE": "completion",
-        "LOCAL_CONTEXT_TOKENS": "4096",
+        **local_llm.app_environment("llama.cpp"),
         "RAG_API_KEY": KEY,
     }
     with running_app(tmp_path_factory.mktemp("openwebui-app"), env) as url:

@@ -111,6 +111,17 @@ class EmbeddedServer:
             context_tokens=self.context_tokens,
         )
 
+    def app_environment(self, label: str | None = None) -> dict[str, str]:
+        """The settings that point an app process (or any entry point) at this server as its local model."""
+        backend = self.backend()
+        environment = {
+            "LOCAL_BASE_URL": backend.base_url,
+            "LOCAL_MODEL": backend.model,
+            "LOCAL_PROMPT_STYLE": backend.prompt_style,
+            "LOCAL_CONTEXT_TOKENS": str(backend.context_tokens),
+        }
+        return {**environment, "LOCAL_LABEL": label} if label else environment
+
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "llama_cpp.server", *self.source.arguments]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.context_tokens)]
