@@ -12,6 +12,7 @@
 
 Needs requirements-postgres.txt (a throwaway server is started). Nothing is asserted.
 Run: python -m bench.store_compare [--chunks N] [--queries N] [--corpus DIR --questions FILE --split dev]
+     [--parts quality,latency,ingest]
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from rag.ingest.pipeline import ingest
 ROOT = Path(__file__).resolve().parent.parent
 REAL_CORPUS = ROOT / "eval" / "real" / "corpus"
 TOP = 10
-PG_SETTINGS = {"shared_buffers": "768MB", "maintenance_work_mem": "1GB"}
+PG_SETTINGS = {"shared_buffers": "768MB", "maintenance_work_mem": "2GB"}
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -159,7 +160,9 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--files", type=int, default=60, help="generated files for the ingest throughput")
+    parser.add_argument("--parts", default="quality,latency,ingest", help="which parts to run, comma-separated")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     settings = Settings.from_env()
     embedder = SharedEncoder(settings)
     embedder.encode_query("load the model before timing")
@@ -174,12 +177,15 @@ def main() -> None:
             on_files = replace(base, index_dir=folder / label, index_url="")
             return {"file": on_files, "postgres": replace(base, index_url=server.create_database(label))}
 
-        quality(both("quality", args.corpus), args.questions, args.split, embedder)
-        latency(both("latency", args.corpus), args.chunks, args.queries, embedder, sample_questions)
-        generated = {
-            name: replace(s, data_dir=folder / f"docs-{name}") for name, s in both("ingest", args.corpus).items()
-        }
-        throughput(generated, args.files)
+        if "quality" in parts:
+            quality(both("quality", args.corpus), args.questions, args.split, embedder)
+        if "latency" in parts:
+            latency(both("latency", args.corpus), args.chunks, args.queries, embedder, sample_questions)
+        if "ingest" in parts:
+            generated = {
+                name: replace(s, data_dir=folder / f"docs-{name}") for name, s in both("ingest", args.corpus).items()
+            }
+            throughput(generated, args.files)
 
 
 if __name__ == "__main__":
