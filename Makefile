@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup build-deps ocr-deps system-deps model-qwen run ingest test test-fast test-openwebui lint bench eval clean
+.PHONY: setup build-deps ocr-deps system-deps model-qwen run workers ingest test test-fast test-openwebui lint bench eval clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-postgres.txt
 	@$(MAKE) --no-print-directory build-deps
@@ -23,7 +23,8 @@ build-deps:
 	@{ command -v cmake && command -v g++ && command -v make; } >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y build-essential cmake; }
 
 # OCR: Tesseract with English, Bulgarian and Russian data, and poppler's pdftoppm to render scanned pages.
-# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser).
+# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser), and
+# Debian's nginx, the proxy in front of several app workers (`make workers` and its test).
 # Only what is missing is installed.
 OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-bul tesseract-ocr-rus poppler-utils
 define apt_missing
@@ -37,7 +38,7 @@ ocr-deps:
 	$(call apt_missing,$(OCR_PACKAGES))
 
 system-deps: ocr-deps
-	$(call apt_missing,chromium)
+	$(call apt_missing,chromium nginx)
 
 # Optional: Qwen2.5-Coder-0.5B-Instruct for LOCAL_GGUF=qwen2.5-coder-0.5b (about 480 MB, pinned by hash).
 model-qwen: setup
@@ -48,6 +49,13 @@ ingest: setup
 
 run: ocr-deps ingest
 	$(PY) -m chainlit run app.py --headless --host $(HOST) --port $(PORT)
+
+# Several app workers behind nginx on one PostgreSQL: INDEX_URL=postgresql://... (CHAT_HISTORY=on keeps the
+# chats there too). The proxy listens on PORT, the workers on the next WORKERS ports; see the README.
+WORKERS ?= 2
+workers: setup ocr-deps
+	$(call apt_missing,nginx)
+	$(PY) -m rag.workers --workers $(WORKERS) --port $(PORT) --host $(HOST)
 
 test: setup system-deps
 	$(PY) -m pytest

@@ -29,9 +29,11 @@ from rag.chat.history import (
     FILES_ROUTE,
     LocalFileStore,
     answer_metadata,
+    connect_args,
     conversation_from_steps,
     create_schema,
     refusal,
+    signing_secret,
 )
 from rag.chat.options import CUSTOM_PRESET, Field, choice, configured_first, policy_choices, settings_panel
 from rag.chat.pipeline import Answer, ChatOptions, Conversation, Reply, Retrieval
@@ -51,7 +53,7 @@ from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
 from rag.measure.metrics import to_csv
 from rag.web.api_access import ApiAccess
-from rag.web.auth import exposure_warning, load_users, stored_secret, verify_password
+from rag.web.auth import exposure_warning, load_users, verify_password
 from rag.web.openai_api import RagApi
 from rag.web.origin_guard import OriginGuard, OriginPolicy
 from rag.web.uploads import save_uploads
@@ -92,9 +94,11 @@ web.include_router(RagApi(service, API_ACCESS).router())
 # Chainlit serves its UI from a catch-all route registered before these: match the API's routes first.
 web.router.routes[:0] = [web.router.routes.pop() for _ in range(len(web.router.routes) - _before)][::-1]
 
+if KEEP_HISTORY:
+    create_schema(HISTORY)
 if USERS_FILE is not None or KEEP_HISTORY:
-    # Chainlit signs sessions with this secret; kept beside the history so chats resume after a restart.
-    secret = stored_secret(HISTORY.directory / "auth-secret") if KEEP_HISTORY else secrets.token_urlsafe(32)
+    # Chainlit signs sessions with this secret; kept with the history so chats resume after a restart.
+    secret = signing_secret(HISTORY) if KEEP_HISTORY else secrets.token_urlsafe(32)
     os.environ.setdefault("CHAINLIT_AUTH_SECRET", secret)
 
 if USERS_FILE is not None:
@@ -118,12 +122,15 @@ elif KEEP_HISTORY:
 
 
 if KEEP_HISTORY:
-    create_schema(HISTORY.database)
     file_store = LocalFileStore(HISTORY.files)
 
     @cl.data_layer
     def history_layer() -> SQLAlchemyDataLayer:
-        return SQLAlchemyDataLayer(HISTORY.database_url(), storage_provider=file_store)  # type: ignore[arg-type]
+        return SQLAlchemyDataLayer(
+            HISTORY.database_url(),
+            connect_args=connect_args(HISTORY),
+            storage_provider=file_store,  # type: ignore[arg-type]
+        )
 
     @web.get(FILES_ROUTE + "/{object_key:path}")
     async def history_file(object_key: str, user=Depends(get_current_user)) -> FileResponse:  # noqa: B008

@@ -25,6 +25,13 @@ DEFAULT_CLOUD_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CLOUD_MODEL = "gpt-4.1-mini"
 ENCODER_CACHE = "~/.cache/local-rag/encoders"
 """Where ONNX exports of the encoder are kept (EMBED_CACHE_DIR)."""
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(POSTGRES_SCHEMES)
+
+
 ENV_FILE = "RAG_ENV_FILE"
 """Which `.env` file to read (default `.env` in the working folder; empty: none)."""
 VARIABLES = (
@@ -33,7 +40,7 @@ VARIABLES = (
     "BM25_WEIGHT", "RRF_K", "FUSION", "DENSE_WEIGHT_OTHER_SCRIPTS", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
     "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "FOUNDRY_MODEL",
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "LMSTUDIO_BASE_URL", "LLAMA_SERVER_BASE_URL", "VLLM_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
-    "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "CHAINLIT_HOST",
+    "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "HISTORY_URL", "CHAINLIT_HOST",
     "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "PRESETS_FILE", "LOCAL_HOURLY_COST",
     "OCR", "TESSERACT_CMD", "OCR_LANGUAGES", "OCR_DPI", "OCR_MAX_MEGAPIXELS", "OCR_PAGE_TIMEOUT", "OCR_MEMORY_MB",
 )  # fmt: skip
@@ -123,10 +130,15 @@ class PrivacySettings:
 
 @dataclass(frozen=True)
 class HistorySettings:
-    """`CHAT_HISTORY=on` keeps chats in `HISTORY_DIR` (default `history/`); off unless asked for."""
+    """`CHAT_HISTORY=on` keeps chats in `HISTORY_DIR` (default `history/`); off unless asked for.
+
+    With `url` (a postgresql:// URL) the chats go to that database instead of SQLite, so several app
+    workers share them; the files shown beside answers stay under `directory`.
+    """
 
     enabled: bool = False
     directory: Path = Path("history")
+    url: str = field(default="", repr=False)
 
     @property
     def database(self) -> Path:
@@ -142,6 +154,9 @@ class HistorySettings:
         return self.directory / "presets.json"
 
     def database_url(self) -> str:
+        """The data layer's SQLAlchemy URL: PostgreSQL through psycopg's asyncio driver, else the SQLite file."""
+        if self.url:
+            return "postgresql+psycopg://" + self.url.split("://", 1)[1]
         return f"sqlite+aiosqlite:///{self.database.resolve()}"
 
 
@@ -259,7 +274,7 @@ class Settings:
                 context_tokens=read.whole("CLOUD_CONTEXT_TOKENS", 128_000),
             ),
             privacy=PrivacySettings(read.listed("PRIVATE_PATHS"), read.listed("REDACT_PATTERNS", "||")),
-            history=HistorySettings(read.switch("CHAT_HISTORY"), Path(read.text("HISTORY_DIR", "history"))),
+            history=_history(read),
             web=WebSettings(
                 host=read.text("CHAINLIT_HOST", "127.0.0.1"),
                 allowed_origins=read.listed("ALLOWED_ORIGINS"),
@@ -281,6 +296,17 @@ def process_environment() -> dict[str, str]:
     path = os.environ.get(ENV_FILE, ".env")
     from_file = dotenv_values(path) if path and Path(path).is_file() else {}
     return {**{k: v for k, v in from_file.items() if v is not None}, **os.environ}
+
+
+def _history(read: _Reader) -> HistorySettings:
+    """Chats go where the index is when that is PostgreSQL (one database for a deployment of several
+    workers), unless HISTORY_URL names another database."""
+    url = read.text("HISTORY_URL") or read.text("INDEX_URL")
+    if url and not is_postgres_url(url):
+        if read.text("HISTORY_URL"):
+            raise ValueError("HISTORY_URL must be a postgresql:// URL (empty: SQLite in HISTORY_DIR)")
+        url = ""
+    return HistorySettings(read.switch("CHAT_HISTORY"), Path(read.text("HISTORY_DIR", "history")), url)
 
 
 def _ocr(read: _Reader) -> OcrSettings:

@@ -36,6 +36,13 @@ def _piece(chat: bool, text: str, finish: str | None = None) -> dict:
             "choices": [{"index": 0, "text": text, "finish_reason": finish}]}  # fmt: skip
 
 
+class _Server(ThreadingHTTPServer):
+    """A thread per request, and room for many connections at once (a load benchmark opens 50)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 class FaultServer:
     def __init__(self, answer: str = "The answer is in [1].", load_api: str = "new") -> None:
         self.requests: list[str] = []
@@ -134,8 +141,7 @@ class FaultServer:
                 data = _sse(final) + b"data: [DONE]\n\n"
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n\r\n")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

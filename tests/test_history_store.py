@@ -24,9 +24,10 @@ PDF = b"%PDF-1.4 a cited handbook" + bytes(range(256)) * 100
 
 
 def test_schema_is_created_once_and_private(tmp_path: Path) -> None:
-    database = tmp_path / "history" / "chats.db"
-    create_schema(database)
-    create_schema(database)  # every start: idempotent
+    config = HistorySettings(enabled=True, directory=tmp_path / "history")
+    database = config.database
+    create_schema(config)
+    create_schema(config)  # every start: idempotent
     tables = {row[0] for row in sqlite3.connect(database).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"users", "threads", "steps", "elements", "feedbacks"} <= tables
     assert database.stat().st_mode & 0o077 == 0 and database.parent.stat().st_mode & 0o077 == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import stat
 from pathlib import Path
 
@@ -78,3 +79,21 @@ def test_a_damaged_saved_file_loses_nothing_else(tmp_path: Path) -> None:
     with pytest.raises(PresetError, match="not overwriting"):
         saved.save("anna", "new", {"temperature": 0.5})
     assert path.read_text(encoding="utf-8") == "not json"
+
+
+def _save_many(path: Path, user: str) -> None:
+    saved = SavedPresets(path)
+    for n in range(10):
+        saved.save(user, f"mine {n}", {"temperature": 0.1 * n})
+
+
+def test_app_workers_saving_into_one_folder_at_once_lose_no_preset(tmp_path: Path) -> None:
+    path = tmp_path / "history" / "presets.json"
+    workers = [multiprocessing.get_context("fork").Process(target=_save_many, args=(path, f"u{n}")) for n in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+    saved = SavedPresets(path)
+    assert all(len(saved.load(f"u{n}")) == 10 for n in range(4)), "each worker's saves survive the others'"

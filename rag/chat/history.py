@@ -1,5 +1,6 @@
-"""Optional chat history kept on this machine: an embedded SQLite database in the schema of Chainlit's
-SQLAlchemy data layer, plus a folder for the files shown beside answers (sources, PDFs, charts).
+"""Optional chat history: an embedded SQLite database in the schema of Chainlit's SQLAlchemy data layer
+(or PostgreSQL, shared by several app workers: `history_postgres`), plus a folder for the files shown
+beside answers (sources, PDFs, charts).
 
 Nothing here imports Chainlit; the app hands `database_url()` and a `LocalFileStore` to the data layer.
 Earlier turns and measurements are rebuilt from message metadata, so a resumed chat continues with the
@@ -25,7 +26,7 @@ from rag.chat.pipeline import Answer, Conversation
 from rag.chat.prompts import Turn
 from rag.config import HistorySettings
 from rag.measure.metrics import AnswerMetrics
-from rag.web.auth import is_loopback
+from rag.web.auth import is_loopback, stored_secret
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -71,15 +72,40 @@ def refusal(config: HistorySettings, host: str, login_enabled: bool) -> str | No
     return None
 
 
-def create_schema(database: Path) -> None:
+def create_schema(config: HistorySettings) -> None:
     """Create the tables once (idempotent): the data layer expects them and does not create them."""
-    database.parent.mkdir(parents=True, exist_ok=True)
-    database.parent.chmod(0o700)  # chats, their WAL and stored passages quote private documents: owner only
+    config.directory.mkdir(parents=True, exist_ok=True)
+    config.directory.chmod(0o700)  # chats, their WAL and stored passages quote private documents: owner only
+    if config.url:
+        from rag.chat import history_postgres  # psycopg is optional: only needed for a shared history
+
+        history_postgres.create_schema(config.url)
+        return
+    database = config.database
     with closing(sqlite3.connect(database)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")  # readers (the sidebar, a resume) never block a writer
         connection.executescript(SCHEMA)
     database.chmod(0o600)
     register_json_adapters()
+
+
+def signing_secret(config: HistorySettings) -> str:
+    """The secret Chainlit signs sessions with, kept with the chats so logins and chats survive restarts;
+    in a shared database, every worker gets the same one."""
+    if config.url:
+        from rag.chat import history_postgres
+
+        return history_postgres.stored_secret(config.url)
+    return stored_secret(config.directory / "auth-secret")
+
+
+def connect_args(config: HistorySettings) -> dict[str, Any]:
+    """Driver options for the data layer's engine (none for SQLite)."""
+    if config.url:
+        from rag.chat import history_postgres
+
+        return history_postgres.connect_args()
+    return {}
 
 
 def register_json_adapters() -> None:

@@ -7,12 +7,13 @@ own ranges, so a preset can never set what the panel would refuse.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-import threading
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.chat.options import (
@@ -94,7 +95,14 @@ class SavedPresets:
     """Presets users saved from their chats, per user, in one JSON file only its owner can read."""
 
     path: Path
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One saver at a time, among this process's threads and every app worker sharing the folder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a") as handle:  # each open: its own lock owner
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def _read(self, strict: bool = False) -> dict[str, dict[str, dict[str, object]]]:
         """The file's presets; `strict` (before writing) refuses to overwrite a file it cannot read."""
@@ -133,7 +141,7 @@ class SavedPresets:
             "values": values,
             "system_prompt": prompt[:SYSTEM_PROMPT_MAX_CHARS] if isinstance(prompt, str) else None,
         }
-        with self._lock:
+        with self._exclusive():
             data = self._read(strict=True)
             mine = data.setdefault(user, {})
             mine.pop(name, None)

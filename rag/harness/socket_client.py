@@ -25,10 +25,17 @@ class Exchange:
 
 
 class ChatClient:
-    """One chat session: connect, wait for the welcome message, ask questions one after the other."""
+    """One chat session: connect, wait for the welcome message, ask questions one after the other.
+
+    Like a browser, it keeps the cookies the app (or a proxy in front of it) sets and sends them with the
+    socket and every later request, so a proxy's sticky-session cookie keeps the session on one worker.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.http = requests.Session()
+        self.session_id = str(uuid.uuid4())
+        self.thread_id: str | None = None  # the stored chat's id, once the app has created it
         self.sio = socketio.AsyncClient(reconnection=False)
         self.ready = asyncio.Event()
         self.idle = asyncio.Event()
@@ -45,6 +52,7 @@ class ChatClient:
         self.sio.on("task_end", self._task_end)
 
     async def _update(self, step: dict) -> None:
+        self.thread_id = step.get("threadId") or self.thread_id
         output = str(step.get("output", ""))
         if "Ready to answer" in output:
             self.welcome = output
@@ -72,20 +80,25 @@ class ChatClient:
         if self.asked:
             self.done.set()
 
-    async def _login_headers(self) -> dict[str, str]:
+    async def _log_in(self) -> None:
         """Where the app logs people in without a prompt (chat history on one machine), do as the browser does."""
-        config = (await asyncio.to_thread(requests.get, f"{self.url}/auth/config", timeout=30)).json()
-        if not (config.get("requireLogin") and config.get("headerAuth")):
-            return {}
-        reply = await asyncio.to_thread(requests.post, f"{self.url}/auth/header", timeout=30)
-        reply.raise_for_status()
-        return {"Cookie": "; ".join(f"{name}={value}" for name, value in reply.cookies.items())}
+        config = (await asyncio.to_thread(self.http.get, f"{self.url}/auth/config", timeout=30)).json()
+        if config.get("requireLogin") and config.get("headerAuth"):
+            reply = await asyncio.to_thread(self.http.post, f"{self.url}/auth/header", timeout=30)
+            reply.raise_for_status()
+
+    def cookie(self, name: str) -> str | None:
+        return self.http.cookies.get(name)
+
+    def _cookie_header(self) -> dict[str, str]:
+        cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.http.cookies)
+        return {"Cookie": cookies} if cookies else {}
 
     async def connect(self, timeout: float = 300) -> None:
-        auth = {"clientType": "webapp", "sessionId": str(uuid.uuid4()), "userEnv": "{}"}
-        headers = await self._login_headers()
+        auth = {"clientType": "webapp", "sessionId": self.session_id, "userEnv": "{}"}
+        await self._log_in()
         await self.sio.connect(
-            self.url, socketio_path="/ws/socket.io", auth=auth, headers=headers, transports=["websocket"]
+            self.url, socketio_path="/ws/socket.io", auth=auth, headers=self._cookie_header(), transports=["websocket"]
         )
         await self.sio.emit("connection_successful")
         await asyncio.wait_for(self.ready.wait(), timeout)
@@ -95,7 +108,18 @@ class ChatClient:
         """What the settings panel sends when the user confirms it; returns once the app has taken them."""
         await self.sio.call("chat_settings_change", values, timeout=30)
 
-    async def ask(self, question: str, timeout: float = 600) -> Exchange:
+    async def upload(self, name: str, content: bytes, mime: str = "text/markdown") -> requests.Response:
+        """Attach a file as the browser does: an HTTP upload to this session, which lives on one worker only."""
+        return await asyncio.to_thread(
+            self.http.post,
+            f"{self.url}/project/file",
+            params={"session_id": self.session_id},
+            files={"file": (name, content, mime)},
+            timeout=60,
+        )
+
+    async def ask(self, question: str, timeout: float = 600, files: list[str] | None = None) -> Exchange:
+        """Send a question (with the ids of files uploaded before, if any) and wait for the whole answer."""
         self.current, self.streams = Exchange(), {}
         self.done.clear()
         self.asked = False
@@ -108,7 +132,8 @@ class ChatClient:
             "createdAt": datetime.now(UTC).isoformat(),
         }
         self.started = time.perf_counter()
-        await self.sio.emit("client_message", {"message": message, "fileReferences": []})
+        references = [{"id": file_id} for file_id in files or []]
+        await self.sio.emit("client_message", {"message": message, "fileReferences": references})
         self.asked = True
         try:
             await asyncio.wait_for(self.done.wait(), timeout)
@@ -119,3 +144,4 @@ class ChatClient:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+        self.http.close()

@@ -19,11 +19,9 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.config import Settings
+from rag.config import Settings, is_postgres_url
 from rag.index.bm25 import Bm25Index
 from rag.index.store import ChunkRecord, FileStore, Manifest
-
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class IndexChanged(Exception):
@@ -96,10 +94,6 @@ class IndexStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(POSTGRES_SCHEMES)
 
 
 def open_store(settings: Settings) -> IndexStore:

@@ -61,10 +61,21 @@ def exposure_warning(host: str, login_enabled: bool) -> str | None:
 
 
 def stored_secret(path: Path) -> str:
-    """A signing secret kept beside the chat history, so logins and resumed chats survive a restart."""
+    """A signing secret kept beside the chat history, so logins and resumed chats survive a restart.
+
+    Written whole before it appears under its name (a hard link fails if another worker's is there
+    first), so workers started together never read a half-written file and all use the same secret.
+    """
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another worker's secret won
+        finally:
+            draft.unlink()
     return path.read_text().strip()
