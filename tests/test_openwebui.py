@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import requests
 
 from rag.harness.app_process import ARTIFACTS, BROWSER_ARGS, ROOT, running_app
 from rag.llm.embedded_server import free_port
+from rag.workers import stop_app
 from tests.openwebui.stub_server import MODELS, StubServer, answer_for
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -100,7 +100,7 @@ def running_open_webui(target: Target, workdir: Path, timeout: float = 240) -> I
         _mark_release_notes_seen(url)
         yield url
     finally:
-        _stop(process)
+        stop_app(process)
         log.close()
 
 
@@ -121,17 +121,6 @@ def _mark_release_notes_seen(url: str) -> None:
         f"{url}/api/v1/users/user/settings/update", json={"ui": {"version": version}}, headers=headers, timeout=10
     )
     update.raise_for_status()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 @contextmanager
