@@ -177,8 +177,7 @@ class Retriever:
             hits = self._distinct(candidates, demoted(candidates, ranked), k, dict(dense), dict(keyword))
             around = self.settings.retrieval.passage_window
             beside = {hit.chunk.id + step for hit in hits for step in (-1, 1)} if around > 0 else set()
-            # a neighbour that is a hit itself is shown as its own source: never the same text twice
-            neighbours = snapshot.chunks_by_id(beside - {hit.chunk.id for hit in hits})
+            neighbours = snapshot.chunks_by_id(beside)
         for hit in hits:
             hit.passage = window(neighbours, hit.chunk, around)
         return hits
