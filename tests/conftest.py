@@ -122,3 +122,26 @@ def fault_server():
 
     with FaultServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL with pgvector (rag/harness/postgres.py) for every test that needs one, started
+    once; tests that write create a database of their own. Skipped with the reason when it cannot run."""
+    require_postgres()
+    from rag.harness.postgres import running_postgres
+
+    with running_postgres() as server:
+        yield server
+
+
+def require_postgres() -> None:
+    """Skip, with the reason, where the PostgreSQL packages or their server binaries are missing."""
+    pytest.importorskip("psycopg", reason="needs `pip install -r requirements-postgres.txt`")
+    pytest.importorskip("pgvector", reason="needs `pip install -r requirements-postgres.txt`")
+    from rag.harness.postgres import PostgresUnavailable, find_installation
+
+    try:
+        find_installation()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -16,26 +16,16 @@ from typing import TypeVar
 import pytest
 
 from rag.config import HistorySettings, Settings
-from rag.harness.postgres import PostgresServer, PostgresUnavailable, find_installation, running_postgres
+from rag.harness.postgres import PostgresServer
 
 psycopg = pytest.importorskip("psycopg", reason="needs `pip install -r requirements-postgres.txt`")
 
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[PostgresServer]:
-    try:
-        find_installation()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    with running_postgres() as started:
-        yield started
-
-
 @pytest.fixture()
-def history(server: PostgresServer, tmp_path: Path) -> HistorySettings:
-    url = server.create_database(f"h_{uuid.uuid4().hex[:12]}")
+def history(postgres: PostgresServer, tmp_path: Path) -> HistorySettings:
+    url = postgres.create_database(f"h_{uuid.uuid4().hex[:12]}")
     return Settings.from_env(environ={"CHAT_HISTORY": "on", "INDEX_URL": url, "HISTORY_DIR": str(tmp_path)}).history
 
 

@@ -21,10 +21,7 @@ from rag.config import Settings
 from rag.eval import load_questions, score
 from rag.harness.postgres import (
     PostgresServer,
-    PostgresUnavailable,
-    find_installation,
     free_port,
-    running_postgres,
 )
 from rag.index.bm25 import Bm25Index
 from rag.index.embedding import Embedder
@@ -37,19 +34,6 @@ from tests.documents import write
 
 STORES = ("file", "postgres")
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    """One server for the module; each test creates a database of its own on it."""
-    pytest.importorskip("psycopg", reason="PostgreSQL store needs `pip install -r requirements-postgres.txt`")
-    pytest.importorskip("pgvector", reason="PostgreSQL store needs `pip install -r requirements-postgres.txt`")
-    try:
-        find_installation()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    with running_postgres() as server:
-        yield server
 
 
 def store_settings(kind: str, folder: Path, request: pytest.FixtureRequest) -> Settings:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,11 @@ import pytest
 from rag.harness.postgres import (
     OWNER_FILE,
     PostgresServer,
-    PostgresUnavailable,
-    find_installation,
     process_alive,
     running_postgres,
     sweep_stale,
 )
+from tests.conftest import require_postgres
 
 psycopg = pytest.importorskip("psycopg")
 pgvector_psycopg = pytest.importorskip("pgvector.psycopg")
@@ -35,20 +33,6 @@ DIMENSION = 384
 
 class Boom(Exception):
     """Raised inside the context to show that cleanup does not depend on the body succeeding."""
-
-
-def _require_postgres() -> None:
-    try:
-        find_installation()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[PostgresServer]:
-    _require_postgres()
-    with running_postgres() as started:
-        yield started
 
 
 def _unit_rows(rng: np.random.Generator, count: int, basis: np.ndarray) -> np.ndarray:
@@ -70,28 +54,28 @@ def _uids(pid: int) -> list[int]:
     raise AssertionError(f"no Uid line for {pid}")
 
 
-def test_server_runs_unprivileged_with_pgvector(server: PostgresServer) -> None:
-    assert server.pid is not None and server.folder is not None
-    uids = _uids(server.pid)
+def test_server_runs_unprivileged_with_pgvector(postgres: PostgresServer) -> None:
+    assert postgres.pid is not None and postgres.folder is not None
+    uids = _uids(postgres.pid)
     if os.geteuid() == 0:
-        assert server.user is not None and set(uids) == {server.user.pw_uid} and server.user.pw_uid != 0
+        assert postgres.user is not None and set(uids) == {postgres.user.pw_uid} and postgres.user.pw_uid != 0
     else:
         assert set(uids) == {os.getuid()}
-    assert server.data_dir.stat().st_uid == uids[0]
-    assert server.url.startswith("postgresql://") and f"127.0.0.1:{server.port}/rag" in server.url
-    with psycopg.connect(server.url) as connection:
+    assert postgres.data_dir.stat().st_uid == uids[0]
+    assert postgres.url.startswith("postgresql://") and f"127.0.0.1:{postgres.port}/rag" in postgres.url
+    with psycopg.connect(postgres.url) as connection:
         (version,) = connection.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
         (address,) = connection.execute("SELECT host(inet_server_addr())").fetchone()
     assert tuple(int(part) for part in version.split(".")[:2]) >= (0, 7)  # halfvec and parallel HNSW builds
     assert address == "127.0.0.1"
 
 
-def test_hnsw_inner_product_search_matches_exact_search(server: PostgresServer) -> None:
+def test_hnsw_inner_product_search_matches_exact_search(postgres: PostgresServer) -> None:
     rng = np.random.default_rng(20240611)
     basis = rng.standard_normal((32, DIMENSION))
     vectors = _unit_rows(rng, 3000, basis)
     queries = _unit_rows(rng, 25, basis)
-    with psycopg.connect(server.url) as connection:
+    with psycopg.connect(postgres.url) as connection:
         pgvector_psycopg.register_vector(connection)
         connection.execute(f"CREATE TABLE items (id bigint PRIMARY KEY, embedding vector({DIMENSION}) NOT NULL)")
         with connection.cursor().copy("COPY items (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
@@ -123,14 +107,14 @@ def test_hnsw_inner_product_search_matches_exact_search(server: PostgresServer) 
     assert float(np.mean(recalls)) >= 0.9, recalls
 
 
-def test_full_text_search_in_english_and_russian(server: PostgresServer) -> None:
+def test_full_text_search_in_english_and_russian(postgres: PostgresServer) -> None:
     documents = [
         (1, "english", "The libraries were running late"),
         (2, "english", "A quiet harbour at dawn"),
         (3, "russian", "Библиотеки хранят старые книги"),
         (4, "russian", "Тихая гавань на рассвете"),
     ]
-    with psycopg.connect(server.url) as connection:
+    with psycopg.connect(postgres.url) as connection:
         connection.execute(
             "CREATE TABLE docs (id int PRIMARY KEY, config regconfig NOT NULL, body text NOT NULL,"
             " tsv tsvector GENERATED ALWAYS AS (to_tsvector(config, body)) STORED)"
@@ -159,7 +143,7 @@ def test_full_text_search_in_english_and_russian(server: PostgresServer) -> None
 
 
 def test_everything_is_gone_after_the_context_even_when_the_body_raises() -> None:
-    _require_postgres()
+    require_postgres()
     with pytest.raises(Boom), running_postgres(database="scratch") as started:
         pid, folder, url = started.pid, started.folder, started.url
         assert pid is not None and folder is not None and started.running()
@@ -174,7 +158,7 @@ def test_everything_is_gone_after_the_context_even_when_the_body_raises() -> Non
 
 
 def test_sweep_removes_a_server_whose_owner_died() -> None:
-    _require_postgres()
+    require_postgres()
     server = PostgresServer()
     server.start()
     try:
