@@ -40,6 +40,7 @@ from rag.chat.pipeline import Answer, ChatOptions, Conversation, Reply, Retrieva
 from rag.chat.presentation import (
     answer_block,
     citation_name,
+    inert,
     passage_body,
     retrieval_summary,
     upload_summary,
@@ -251,7 +252,7 @@ async def update_settings(changed: dict) -> None:
     cl.user_session.set("values", values)
     if notice is not None:
         await _send_settings(values)  # the panel shows the values the preset set
-        await cl.Message(content=notice).send()
+        await cl.Message(content=inert(notice)).send()  # a preset's name is the user's text: no images
     await _remember_settings(cl.user_session.get("values") or values)
 
 

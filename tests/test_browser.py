@@ -138,12 +138,14 @@ def test_a_task_preset_sets_the_numbers_and_the_current_settings_can_be_saved_as
         page.locator("#chat-settings-open-modal").click()
         dialog = page.get_by_role("dialog")
         assert "768" in dialog.inner_text(), "the panel shows the preset's max tokens"
-        page.locator("#save_preset").fill("Lab 3 exam")
+        name = "Lab 3 exam ![x](http://127.0.0.1:9/tracker.png)"  # a name is the user's text, shown as text
+        page.locator("#save_preset").fill(name)
         page.get_by_role("button", name="Confirm").click()
-        page.get_by_text("as the preset “Lab 3 exam”", exact=False).wait_for(timeout=30_000)
+        page.get_by_text("as the preset “Lab 3 exam", exact=False).wait_for(timeout=30_000)
+        assert page.locator("img[src*='tracker.png']").count() == 0, "no image fetched from a preset's name"
         page.locator("#chat-settings-open-modal").click()
         page.locator("#preset").click()
-        assert page.get_by_role("option", name="Lab 3 exam", exact=True).count() == 1
+        assert page.get_by_role("option", name=name, exact=True).count() == 1
 
 
 def test_both_mode_shows_two_measured_answers_and_a_comparison(app_url: str) -> None:
