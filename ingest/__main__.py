@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from tqdm import tqdm
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.store import IndexLocked
+from rag.index.stores import open_store
 from rag.ingest.pipeline import IngestReport, ingest
 from rag.ingest.report import format_report
 from rag.ingest.watch import watch_folder, when_unlocked
@@ -36,6 +38,11 @@ class _Bars:
         for bar in self.bars.values():
             bar.close()
         self.bars.clear()
+
+
+def index_exists(settings: Settings) -> bool:
+    with contextlib.closing(open_store(settings)) as store:
+        return store.current_generation() is not None
 
 
 def _waiting() -> None:
@@ -75,11 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, help="index folder (default: $INDEX_DIR or index/)")
     parser.add_argument("--rebuild", action="store_true", help="re-read and re-embed everything")
     parser.add_argument("--watch", action="store_true", help="keep running and re-index on every change")
+    parser.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="only build an index where there is none (the app brings an existing one up to date while it answers)",
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env(data_dir=args.data, index_dir=args.index)
     if not settings.data_dir.is_dir():
         print(f"error: documents folder {settings.data_dir} does not exist", file=sys.stderr)
         return 2
+    if args.if_missing and index_exists(settings):
+        print("An index exists; the app re-indexes what changed in the background while it answers.", flush=True)
+        return 0
     embedder = Embedder.from_settings(settings)
     report = _run_once(settings, embedder, args.rebuild, wait=args.watch)
     if not args.watch:

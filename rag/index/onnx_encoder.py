@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.index.embedding import HuggingFaceTokens
+
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
 
@@ -144,7 +146,7 @@ def _export(model_dir: Path, target: Path) -> None:
         )
 
 
-class OnnxEncoder:
+class OnnxEncoder(HuggingFaceTokens):
     """Encodes like the model's sentence-transformers pipeline, with ONNX Runtime doing the transformer."""
 
     def __init__(self, model_dir: Path, cache_dir: Path, quantized: bool) -> None:
@@ -161,7 +163,7 @@ class OnnxEncoder:
         self.max_seq_length = self.pipeline.max_seq_length
         self.dimension = int(self.encode(["dimension"], 1).shape[1])
 
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int, query: bool = False) -> np.ndarray:
         """Batches of similar lengths (as sentence-transformers does), so little time goes into padding."""
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         vectors: list[np.ndarray] = []

@@ -122,6 +122,32 @@ def _trim_end(text: str, limit: int) -> str:
     return cut[: cut.rfind(" ")] if " " in cut else cut
 
 
+LANGUAGE_DEPTH = 200
+"""Dense candidates read for a multilingual encoder, so that each script has enough of its own."""
+LANGUAGE_LEVEL = 20
+"""How many of a script's best candidates set its level."""
+
+
+def script_aligned(ranked: list[tuple[int, float]], latin: Mapping[int, bool]) -> list[tuple[int, float]]:
+    """Dense scores with the gap between scripts taken out.
+
+    A multilingual encoder still rates any text in the question's language higher than text in
+    another: a Bulgarian question scores unrelated Bulgarian passages about 0.03 above the English
+    passage that answers it. Each script's candidates are shifted so that the mean of its best
+    LANGUAGE_LEVEL scores matches the highest such mean: what stands out within its own language
+    wins, whichever language that is.
+    """
+    groups: dict[bool, list[float]] = {}
+    for chunk_id, value in ranked:
+        groups.setdefault(latin[chunk_id], []).append(value)
+    if len(groups) < 2:
+        return ranked
+    level = {script: float(np.mean(values[:LANGUAGE_LEVEL])) for script, values in groups.items()}
+    top = max(level.values())
+    shifted = [(chunk_id, value - level[latin[chunk_id]] + top) for chunk_id, value in ranked]
+    return sorted(shifted, key=lambda item: -item[1])
+
+
 def demoted(chunks: Mapping[int, ChunkRecord], ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
     """The ranking with tables of contents and index pages pushed down (see `boilerplate`)."""
     scored = [(i, s * boilerplate_factor(chunks[i].text)) for i, s in ranked if i in chunks]
@@ -134,16 +160,32 @@ class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.store = open_store(settings)
-        self.snapshot: IndexReader = self.store.open()
-        manifest = self.snapshot.manifest
-        self.embedder = embedder or Embedder.from_settings(settings, manifest.embed_model, manifest.embed_backend)
+        self._encoders: dict[tuple[str, str], Embedder] = {}
+        self._scripts_of = ""  # the generation whose chunks `_latin` describes
+        self._latin: dict[int, bool] = {}  # chunk id -> written mostly in Latin letters
+        if embedder is not None:
+            self._encoders[embedder.name, embedder.backend] = embedder
+        self._use(self.store.open())
+
+    def _use(self, snapshot: IndexReader) -> None:
+        """Switch to a generation together with the encoder that built it (loaded once, then kept).
+
+        A generation written by another embedding model (a model switch rebuilds in the background
+        while the old generation answers) is searched with that model's question vectors, never the
+        configured one's: two models of one dimension would otherwise compare silently wrong vectors.
+        """
+        manifest = snapshot.manifest
+        key = (manifest.embed_model, manifest.embed_backend)
+        if key not in self._encoders:
+            self._encoders[key] = Embedder.from_settings(self.settings, *key)
+        self.embedder, self.snapshot = self._encoders[key], snapshot
 
     def refresh(self) -> bool:
         """Load a newer generation if ingestion wrote one; True when it did."""
         generation = self.store.current_generation()
         if generation is None or generation == self.snapshot.generation:
             return False
-        self.snapshot = self.store.open()
+        self._use(self.store.open())
         return True
 
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
@@ -154,25 +196,25 @@ class Retriever:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         if not question.strip():
             return []
-        query = self.embedder.encode_query(question) if mode != "bm25" else None
         try:
-            return self._search(self.snapshot, question, query, k, mode)
+            return self._search(self.snapshot, self.embedder, question, k, mode)
         except IndexChanged:  # a store that keeps one generation only moved on: read the new one
             self.refresh()
-            return self._search(self.snapshot, question, query, k, mode)
+            return self._search(self.snapshot, self.embedder, question, k, mode)
 
-    def _search(self, snapshot: IndexReader, question: str, query: np.ndarray | None, k: int, mode: str) -> list[Hit]:
-        """One generation for the whole search, even if a refresh swaps it meanwhile."""
+    def _search(self, snapshot: IndexReader, embedder: Embedder, question: str, k: int, mode: str) -> list[Hit]:
+        """One generation (and its encoder) for the whole search, even if a refresh swaps it meanwhile."""
+        query = embedder.encode_query(question) if mode != "bm25" else None
         depth = max(4 * k, 50)
         with snapshot.reading():
-            dense = snapshot.dense_search(query, depth) if query is not None and len(snapshot.chunks) else []
+            dense = self._dense(snapshot, query, depth, embedder.multilingual) if query is not None else []
             keyword = snapshot.keyword_search(question, depth) if mode != "dense" else []
             if mode == "dense":
                 ranked = dense
             elif mode == "bm25":
                 ranked = keyword
             else:
-                ranked = self._fused(question, dense, keyword)
+                ranked = self._fused(question, dense, keyword, embedder.multilingual)
             candidates = snapshot.chunks_by_id([i for i, _ in ranked])
             hits = self._distinct(candidates, demoted(candidates, ranked), k, dict(dense), dict(keyword))
             around = self.settings.retrieval.passage_window
@@ -182,12 +224,31 @@ class Retriever:
             hit.passage = window(neighbours, hit.chunk, around)
         return hits
 
-    def _fused(
-        self, question: str, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]
+    def _dense(
+        self, snapshot: IndexReader, query: np.ndarray, depth: int, multilingual: bool
     ) -> list[tuple[int, float]]:
-        """Hybrid ranking; for a question not in Latin script the dense leg counts less (DENSE_WEIGHT_OTHER_SCRIPTS)."""
+        """The dense leg; for a multilingual encoder, read deeper and aligned across scripts (`script_aligned`)."""
+        if not len(snapshot.chunks):
+            return []
+        if not multilingual:
+            return snapshot.dense_search(query, depth)
+        found = snapshot.dense_search(query, max(depth, LANGUAGE_DEPTH))
+        if snapshot.generation != self._scripts_of:
+            self._scripts_of, self._latin = snapshot.generation, {}
+        unknown = [chunk_id for chunk_id, _ in found if chunk_id not in self._latin]
+        for chunk_id, chunk in snapshot.chunks_by_id(unknown).items():
+            self._latin[chunk_id] = mostly_latin(chunk.text[:300])
+        found = [(chunk_id, value) for chunk_id, value in found if chunk_id in self._latin]
+        return script_aligned(found, self._latin)[:depth]
+
+    def _fused(
+        self, question: str, dense: list[tuple[int, float]], keyword: list[tuple[int, float]], multilingual: bool
+    ) -> list[tuple[int, float]]:
+        """Hybrid ranking; with an English-only encoder, a question not in Latin script gets a lighter
+        dense leg (DENSE_WEIGHT_OTHER_SCRIPTS): that encoder cannot read it."""
         settings = self.settings.retrieval
-        dense_weight = settings.dense_weight if mostly_latin(question) else settings.dense_weight_other_scripts
+        latin = multilingual or mostly_latin(question)
+        dense_weight = settings.dense_weight if latin else settings.dense_weight_other_scripts
         if settings.fusion == "rrf":
             return fuse(
                 [([i for i, _ in dense], dense_weight), ([i for i, _ in keyword], settings.bm25_weight)], settings.rrf_k

@@ -331,7 +331,7 @@ def ingest(
     """
     started = time.perf_counter()
     rules = privacy or PrivacyRules.from_settings(settings.privacy)
-    encoder = (embedder.name, embedder.backend) if embedder else (settings.embed_model, settings.embed_backend)
+    encoder = (embedder.name, embedder.backend) if embedder else settings.encoder
     quick = None if rebuild else nothing_changed(settings, rules, encoder)
     if quick is not None:
         quick.seconds = time.perf_counter() - started

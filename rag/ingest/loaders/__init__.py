@@ -19,7 +19,7 @@ from rag.ingest.loaders.text import load_markdown, load_plain_text
 from rag.ingest.loaders.xlsx import load_xlsx
 from rag.ingest.ocr import Ocr
 
-LOADER_VERSION = 4
+LOADER_VERSION = 5
 """Bump when extraction changes, so ingestion re-reads files indexed by an older loader."""
 
 LOADERS: dict[str, Callable[[bytes], LoadedDocument]] = {
