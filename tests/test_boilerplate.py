@@ -22,7 +22,13 @@ TOC = "\n".join(f"{n}. {title} {'.' * 12} {page}" for n, (title, page) in enumer
     [("Introduction", 1), ("Installing the library", 3), ("Using the header file", 7), ("Reference", 12)], 1))  # fmt: skip
 
 
-@pytest.mark.parametrize("text", [INDEX, TOC])
+UNWRAPPED = (  # a PDF's index page as PDFium returns it inside one paragraph: no line breaks at all
+    "32 Concept Index A asn1Coding program . . . . . . . . . . . . . . . . 5 asn1Decoding program . . . . . . . . "
+    ". . . . . . 7 ASN.1 schema . . . . . . . . . . . . . . . . . 2 H Header file libtasn1.h. . . . . . . . . . . . 4"
+)
+
+
+@pytest.mark.parametrize("text", [INDEX, TOC, UNWRAPPED])
 def test_index_pages_and_tables_of_contents_are_recognised(text: str) -> None:
     assert boilerplate_factor(text) == INDEX_PAGE
 

@@ -290,8 +290,8 @@ def test_model_switch_builds_a_new_generation_while_the_old_one_answers(
         reader.join()
     assert report.rebuild_reason and "embedding model changed" in report.rebuild_reason
     assert not errors and answers and set(answers) == {"apples.md"}
-    assert retriever.embedder.name == MINILM_MODEL  # until it looks for the new generation
-    assert retriever.refresh() and retriever.embedder is embedder
+    retriever.refresh()  # PostgreSQL keeps one generation: a search may already have moved it on
+    assert retriever.embedder is embedder
     assert store.open().manifest.embed_model == embedder.name
     # Only the multilingual encoder finds the Russian note for an English question.
     assert retriever.search("weather station wind speed", k=1, mode="dense")[0].source == "ru/погода.txt"

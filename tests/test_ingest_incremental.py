@@ -93,10 +93,11 @@ def test_rebuild_when_chunking_changes(corpus: Settings, embedder: Embedder, tmp
 
 
 def test_rebuild_when_embedding_model_changes(corpus: Settings, embedder: Embedder) -> None:
+    from rag.config import MINILM_MODEL
     from rag.index.embedding import resolve_model
 
-    ingest(corpus, embedder=embedder)
-    same_model_by_path = Embedder(resolve_model(embedder.name)[0])
+    ingest(corpus, embedder=Embedder(MINILM_MODEL))
+    same_model_by_path = Embedder(resolve_model(MINILM_MODEL)[0])
     report = ingest(corpus, embedder=same_model_by_path)
     assert report.rebuild_reason and "embedding model changed" in report.rebuild_reason
     assert load_snapshot(corpus.index_dir).manifest.embed_model == same_model_by_path.name

@@ -122,3 +122,19 @@ def test_questions_in_other_scripts_lean_on_keywords(question: str, latin: bool)
     from rag.index.retrieval import mostly_latin
 
     assert mostly_latin(question) is latin
+
+
+def test_script_alignment_lets_the_answer_in_another_language_win() -> None:
+    """A Bulgarian question: Cyrillic passages sit about 0.03 higher only for their language; the English
+    passage that stands out among English ones comes first once each script's level is taken out."""
+    from rag.index.retrieval import script_aligned
+
+    cyrillic = [(i, 0.86 - 0.001 * i) for i in range(1, 30)]
+    latin = [(100, 0.855)] + [(100 + i, 0.82 - 0.001 * i) for i in range(1, 30)]
+    scripts = {i: False for i, _ in cyrillic} | {i: True for i, _ in latin}
+    raw = sorted(cyrillic + latin, key=lambda item: -item[1])
+    assert raw[0][0] == 1 and [i for i, _ in raw].index(100) >= 4
+    aligned = script_aligned(raw, scripts)
+    assert aligned[0][0] == 100
+    assert sorted(i for i, _ in aligned) == sorted(i for i, _ in raw)
+    assert script_aligned(cyrillic, scripts) == cyrillic  # one script: nothing to align

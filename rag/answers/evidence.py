@@ -89,7 +89,8 @@ class EvidenceFinder:
         shortlist = sorted(range(len(listed)), key=lambda i: -overlap[i])[:DENSE_CANDIDATES]
         dense_weight = DENSE_WEIGHT if mostly_latin(question) else DENSE_WEIGHT / 2
         vectors = self.embedder.encode([listed[i][1].text for i in shortlist])
-        similarity = np.clip(vectors @ self.embedder.encode_query(question), 0.0, 1.0)
+        base = self.embedder.unrelated_cosine
+        similarity = np.clip((vectors @ self.embedder.encode_query(question) - base) / (1 - base), 0.0, 1.0)
         scored = []
         for rank, i in enumerate(shortlist):
             number, sentence = listed[i]

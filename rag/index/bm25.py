@@ -1,9 +1,9 @@
 """Keyword search with bm25s, tokenized for English, Bulgarian and Russian.
 
-Words are case-folded (and ё folded to е), stop words dropped, and stemmed: Snowball for English
-(Latin words) and Russian (Cyrillic ones); Snowball has no Bulgarian stemmer, so Cyrillic words in
-text that reads as Bulgarian go through a light Bulgarian stemmer (`bulgarian_stem`: articles,
-plurals, a final vowel), which lets "библиотеката" and "библиотеки" meet on one stem.
+Words are case-folded (and ё folded to е), stop words dropped, and stemmed with Snowball:
+English for Latin words, Russian for Cyrillic ones. Snowball has no Bulgarian stemmer, so in
+text that reads as Bulgarian the definite article (-та, -то, -те, -ът, -ят) is removed first,
+which lets "библиотеката" and "библиотека" meet on one stem.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_RUSSIAN
-
-from rag.index import bulgarian_stem
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -110,6 +108,7 @@ _BULGARIAN_STOPWORDS = frozenset(
         "трябва",
     ]
 )
+_ARTICLES = ("ът", "ят", "та", "то", "те")
 STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_RUSSIAN) | _BULGARIAN_STOPWORDS
 
 
@@ -127,15 +126,21 @@ def reads_as_bulgarian(text: str) -> bool:
     return bulgarian > russian
 
 
+def _strip_article(word: str) -> str:
+    for article in _ARTICLES:
+        if word.endswith(article) and len(word) - len(article) >= 4:
+            return word[: -len(article)]
+    return word
+
+
 def tokenize(text: str) -> list[str]:
     """Search terms of `text`: folded, stop words removed, stemmed per script."""
     folded = text.casefold().replace("ё", "е")
     words = [w for w in _WORD.findall(folded) if (len(w) > 1 or w.isdigit()) and w not in STOPWORDS]
     cyrillic = [w for w in words if _CYRILLIC.match(w)]
     if cyrillic and reads_as_bulgarian(text):
-        cyrillic_stems = iter([bulgarian_stem.stem(w) for w in cyrillic])
-    else:
-        cyrillic_stems = iter(_stemmer("russian").stemWords(cyrillic))
+        cyrillic = [_strip_article(w) for w in cyrillic]
+    cyrillic_stems = iter(_stemmer("russian").stemWords(cyrillic))
     latin = [w for w in words if not _CYRILLIC.match(w)]
     latin_stems = iter(_stemmer("english").stemWords(latin))
     return [next(cyrillic_stems) if _CYRILLIC.match(w) else next(latin_stems) for w in words]

