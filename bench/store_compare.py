@@ -53,13 +53,13 @@ class SharedEncoder(Embedder):
     """Remembers every passage it encoded, so the second store's ingest of the same corpus encodes nothing."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(
-            settings.embed_model, settings.embed_device, settings.embed_batch_size, settings.embed_backend,
-            settings.embed_cache_dir,
-        )  # fmt: skip
+        model, backend = settings.encoder
+        super().__init__(model, settings.embed_device, settings.embed_batch_size, backend, settings.embed_cache_dir)
         self.memory: dict[str, np.ndarray] = {}
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
+        if query:
+            return super().encode(texts, query=True)
         missing = [text for text in dict.fromkeys(texts) if text not in self.memory]
         self.memory.update(zip(missing, super().encode(missing), strict=True))
         return np.vstack([self.memory[t] for t in texts]) if texts else super().encode(texts)

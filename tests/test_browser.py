@@ -122,7 +122,9 @@ def test_interface_follows_the_browser_language(app_url: str, locale: str, place
             assert tr(language, key) in answer, key
         footer = answer.splitlines()[-2:]  # the figures, then what left the machine and who answered
         assert _english(" ".join(footer)) <= {"llama", "cpp", "gemma", "q4_k_m"} | LATIN_ALLOWED, footer
-        for english in ("Sources", "Evidence", "nothing left", "first token", "retrieval", "answered by"):
+        # The figures' labels ("first token", "retrieval") are checked in the footer above: the answer also
+        # quotes the English document, which may use the same words.
+        for english in ("Sources", "Evidence", "nothing left", "answered by"):
             assert english not in answer, english
         assert page.get_by_role("button", name=tr(language, "app.compare_action")).count() >= 1
         page.screenshot(path=str(ARTIFACTS / f"browser-{locale}.png"), full_page=True)

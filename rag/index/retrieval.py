@@ -162,8 +162,7 @@ class Retriever:
         self.settings = settings
         self.store = open_store(settings)
         self._encoders: dict[tuple[str, str], Embedder] = {}
-        self._scripts_of = ""  # the generation whose chunks `_latin` describes
-        self._latin: dict[int, bool] = {}  # chunk id -> written mostly in Latin letters
+        self._scripts: tuple[str, dict[int, bool]] = ("", {})  # a generation, and its chunk ids -> mostly Latin
         if embedder is not None:
             self._encoders[embedder.name, embedder.backend] = embedder
         self._use(self.store.open())
@@ -240,13 +239,15 @@ class Retriever:
             found = snapshot.dense_search(query, depth)
             return found, dict(found)
         found = snapshot.dense_search(query, max(depth, LANGUAGE_DEPTH))
-        if snapshot.generation != self._scripts_of:
-            self._scripts_of, self._latin = snapshot.generation, {}
-        unknown = [chunk_id for chunk_id, _ in found if chunk_id not in self._latin]
+        generation, latin = self._scripts  # one read: a search on another thread may start a new map
+        if generation != snapshot.generation:
+            latin = {}
+            self._scripts = (snapshot.generation, latin)
+        unknown = [chunk_id for chunk_id, _ in found if chunk_id not in latin]
         for chunk_id, chunk in snapshot.chunks_by_id(unknown).items():
-            self._latin[chunk_id] = mostly_latin(chunk.text[:300])
-        found = [(chunk_id, value) for chunk_id, value in found if chunk_id in self._latin]
-        return script_aligned(found, self._latin)[:depth], dict(found)
+            latin[chunk_id] = mostly_latin(chunk.text[:300])
+        found = [(chunk_id, value) for chunk_id, value in found if chunk_id in latin]
+        return script_aligned(found, latin)[:depth], dict(found)
 
     def _fused(
         self, question: str, dense: list[tuple[int, float]], keyword: list[tuple[int, float]], embedder: Embedder
