@@ -84,6 +84,7 @@ lint: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 eval: ingest
 	$(PY) -m rag.eval --questions eval/questions.jsonl

@@ -25,6 +25,7 @@ from fastapi import Depends, HTTPException
 from fastapi.responses import FileResponse
 from starlette.datastructures import Headers
 
+from rag.answers.answer import Answer
 from rag.chat.history import (
     FILES_ROUTE,
     LocalFileStore,
@@ -32,18 +33,15 @@ from rag.chat.history import (
     connect_args,
     conversation_from_steps,
     create_schema,
-    refusal,
-    signing_secret,
 )
 from rag.chat.options import CUSTOM_PRESET, Field, choice, configured_first, policy_choices, settings_panel
-from rag.chat.pipeline import Answer, ChatOptions, Conversation, Reply, Retrieval
+from rag.chat.pipeline import ChatOptions, Conversation, Reply, Retrieval
 from rag.chat.presentation import (
     answer_block,
     citation_name,
     inert,
     passage_body,
     retrieval_summary,
-    upload_summary,
     welcome,
 )
 from rag.chat.presets import Preset, PresetError
@@ -54,10 +52,10 @@ from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
 from rag.measure.metrics import to_csv
 from rag.web.api_access import ApiAccess
-from rag.web.auth import exposure_warning, load_users, verify_password
+from rag.web.auth import exposure_warning, history_refusal, load_users, signing_secret, verify_password
 from rag.web.openai_api import RagApi
 from rag.web.origin_guard import OriginGuard, OriginPolicy
-from rag.web.uploads import save_uploads
+from rag.web.uploads import save_uploads, upload_summary
 
 service = ChatService()
 
@@ -81,7 +79,7 @@ WEB = service.settings.web
 USERS_FILE = WEB.users_file
 HOST = WEB.host
 HISTORY = service.settings.history
-HISTORY_OFF = refusal(HISTORY, HOST, USERS_FILE is not None)
+HISTORY_OFF = history_refusal(HISTORY, HOST, USERS_FILE is not None)
 KEEP_HISTORY = HISTORY.enabled and HISTORY_OFF is None
 # Other web pages open in the same browser must not reach the socket or the routes (see rag/origin_guard.py).
 web.add_middleware(

@@ -18,14 +18,16 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
+from rag.answers.citations import cited_numbers
 from rag.chat.pipeline import Assistant, ChatOptions
-from rag.chat.prompts import COMPLETION_LEAD, Prompt, cited_numbers
+from rag.chat.prompts import COMPLETION_LEAD
 from rag.config import Settings
 from rag.eval import load_questions
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
 from rag.llm.embedded_server import EmbeddedServer
 from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
+from rag.llm.requests import Prompt
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 _WORD = re.compile(r"\w+")

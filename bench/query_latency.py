@@ -24,8 +24,9 @@ from rag.eval import load_questions
 from rag.index.bm25 import Bm25Index
 from rag.index.dense import DenseIndex
 from rag.index.embedding import Embedder
+from rag.index.records import ChunkRecord, FileEntry, Manifest
 from rag.index.retrieval import Retriever
-from rag.index.store import ChunkRecord, FileEntry, Manifest, write_snapshot
+from rag.index.store import write_snapshot
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 

@@ -28,8 +28,8 @@ from rag.config import MINILM_MODEL, Settings
 from rag.eval import Question, Scores, by_language, load_questions, score, table
 from rag.index.dense import DenseIndex
 from rag.index.embedding import Embedder
+from rag.index.records import ChunkRecord
 from rag.index.retrieval import Hit, Retriever
-from rag.index.store import ChunkRecord
 from rag.ingest.loaders import is_supported, load_bytes
 from rag.ingest.pipeline import ingest
 

@@ -33,9 +33,10 @@ from rag.eval import load_questions, score
 from rag.harness.postgres import running_postgres
 from rag.index.bm25 import Bm25Index
 from rag.index.embedding import Embedder
+from rag.index.records import ChunkRecord, FileEntry, Manifest
 from rag.index.retrieval import MODES, Retriever
-from rag.index.store import ChunkRecord, FileEntry, Manifest
-from rag.index.stores import IndexUpdate, open_store
+from rag.index.store_choice import open_store
+from rag.index.stores import IndexUpdate
 from rag.ingest.pipeline import ingest
 
 ROOT = Path(__file__).resolve().parent.parent

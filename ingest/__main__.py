@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from rag.config import Settings
 from rag.index.embedding import Embedder
-from rag.index.store import IndexLocked
-from rag.index.stores import open_store
+from rag.index.records import IndexLocked
+from rag.index.store_choice import open_store
 from rag.ingest.pipeline import IngestReport, ingest
 from rag.ingest.report import format_report
 from rag.ingest.watch import watch_folder, when_unlocked

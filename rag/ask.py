@@ -9,12 +9,13 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from rag.chat.pipeline import Answer, ChatOptions, Conversation, Exchange
+from rag.answers.answer import Answer
+from rag.chat.pipeline import ChatOptions, Conversation, Exchange
 from rag.chat.presentation import shown_label
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
 from rag.config import Settings
-from rag.index.store import IndexMissing, IndexUnavailable
+from rag.index.records import IndexMissing, IndexUnavailable
 from rag.llm.generation import GenerationParams
 
 

@@ -13,13 +13,14 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from rag.answers.answer import Answer
 from rag.answers.quality import AnswerCase, Summary, judge, load_cases
 from rag.answers.quality import table as answer_table
-from rag.chat.pipeline import Answer, ChatOptions, Conversation
+from rag.chat.pipeline import ChatOptions, Conversation
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
 from rag.config import Settings
-from rag.index.store import IndexMissing
+from rag.index.records import IndexMissing
 from rag.llm.generation import GenerationParams
 from rag.measure.comparison import save_chart, summarize, text_table
 from rag.measure.metrics import AnswerMetrics, to_csv

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Protocol
 
 from rag.config import Settings
+from rag.index.records import IndexMissing
 from rag.index.retrieval import MODES, Hit, Retriever
-from rag.index.store import IndexMissing
 
 _SPACE = re.compile(r"\s+")
 

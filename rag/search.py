@@ -9,8 +9,8 @@ import textwrap
 from pathlib import Path
 
 from rag.config import Settings
+from rag.index.records import IndexMissing, IndexUnavailable
 from rag.index.retrieval import MODES, Hit, Retriever
-from rag.index.store import IndexMissing, IndexUnavailable
 
 
 def _listing(question: str, hits: list[Hit]) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rag.answers.answer import Answer
 from rag.answers.language import language_of
 from rag.answers.quality import AnswerCase, Summary, echo_share, judge, load_cases
-from rag.chat.pipeline import Answer
+from rag.index.records import ChunkRecord
 from rag.index.retrieval import Hit
-from rag.index.store import ChunkRecord
 from rag.llm.backends import Backend
 from tests.conftest import run_cli
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from rag.chat.pipeline import Assistant, ChatOptions
-from rag.chat.prompts import COMPLETION_LEAD, Turn, build_prompt
+from rag.chat.prompts import COMPLETION_LEAD, build_prompt
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
 from rag.llm.backends import Backend, cloud_backend
 from rag.llm.generation import GenerationParams
+from rag.llm.requests import Turn
 from tests.conftest import llama_backend, run_cli
 from tests.fault_server import LEAKED_KEY, FaultServer
 

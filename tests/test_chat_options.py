@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from rag.chat.options import MAX_TOKENS, TOP_K, settings_panel
+from rag.chat.options import TOP_K, settings_panel
 from rag.chat.pipeline import ChatOptions
 from rag.config import RetrievalSettings
+from rag.llm.sampling import MAX_TOKENS
 
 RETRIEVAL = RetrievalSettings(mode="hybrid", top_k=7)
 

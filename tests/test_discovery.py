@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.chat.prompts import Prompt
 from rag.config import LocalSettings
 from rag.llm.discovery import discover_local, resolve_alias
 from rag.llm.embedded_server import EmbeddedServer
 from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
 from rag.llm.registry import Backends
+from rag.llm.requests import Prompt
 from tests.fault_server import FOUNDRY_MODELS, FaultServer
 
 

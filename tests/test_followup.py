@@ -6,11 +6,11 @@ import pytest
 
 from rag.chat.followup import is_follow_up, search_query
 from rag.chat.pipeline import Assistant, ChatOptions
-from rag.chat.prompts import Turn
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
 from rag.ingest.pipeline import ingest
+from rag.llm.requests import Turn
 from tests.documents import write
 
 FIRST = "Which extended attribute can store a file's MIME type?"

@@ -35,7 +35,8 @@ def _at_once(call: Callable[[], T], workers: int = 6) -> list[T]:
 
 
 def test_workers_starting_together_create_the_schema_once_and_share_one_secret(history: HistorySettings) -> None:
-    from rag.chat.history import create_schema, signing_secret
+    from rag.chat.history import create_schema
+    from rag.web.auth import signing_secret
 
     _at_once(lambda: create_schema(history))  # concurrent CREATE TABLE IF NOT EXISTS collide without the lock
     create_schema(history)  # and every later start: idempotent

@@ -11,14 +11,15 @@ import json
 
 import pytest
 
-from rag.chat.pipeline import REFUSED_ANSWER, Answer, Assistant, ChatOptions, Conversation
-from rag.chat.prompts import Turn
+from rag.answers.answer import Answer
+from rag.chat.pipeline import REFUSED_ANSWER, Assistant, ChatOptions, Conversation
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
 from rag.ingest.pipeline import ingest
 from rag.llm.backends import Backend
 from rag.llm.generation import GenerationParams
+from rag.llm.requests import Turn
 from rag.privacy.rules import PrivacyRules
 from tests.conftest import ask_routed
 from tests.documents import write

@@ -6,19 +6,19 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from rag.answers.answer import Answer
 from rag.chat.history import (
     LocalFileStore,
     answer_metadata,
     create_schema,
     measurements_from_steps,
-    refusal,
     turns_from_steps,
 )
-from rag.chat.pipeline import Answer
 from rag.config import HistorySettings
 from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, summarize
 from rag.measure.metrics import AnswerMetrics
+from rag.web.auth import history_refusal as refusal
 
 PDF = b"%PDF-1.4 a cited handbook" + bytes(range(256)) * 100
 

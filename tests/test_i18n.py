@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.answers.answer import Answer
 from rag.chat.options import settings_panel
-from rag.chat.pipeline import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Answer, Assistant, ChatOptions, in_language_of
-from rag.chat.presentation import answer_block, retrieval_summary, upload_summary, welcome
+from rag.chat.pipeline import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Assistant, ChatOptions, in_language_of
+from rag.chat.presentation import answer_block, retrieval_summary, welcome
 from rag.chat.presets import load_presets
 from rag.config import RetrievalSettings, Settings
 from rag.i18n import LANGUAGES, Language, browser_language, catalog, fields
@@ -22,7 +23,7 @@ from rag.ingest.pipeline import IngestReport
 from rag.llm.backends import Backend, cloud_backend
 from rag.llm.generation import GenerationParams
 from rag.measure.comparison import markdown_table, summarize
-from rag.web.uploads import save_uploads
+from rag.web.uploads import save_uploads, upload_summary
 from tests.conftest import ROOT
 from tests.fault_server import FaultServer
 

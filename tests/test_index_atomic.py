@@ -15,7 +15,8 @@ import pytest
 from rag.config import Settings
 from rag.index.bm25 import Bm25Index
 from rag.index.embedding import Embedder
-from rag.index.store import IndexLocked, current_generation, ingest_lock, load_snapshot
+from rag.index.records import IndexLocked
+from rag.index.store import current_generation, ingest_lock, load_snapshot
 from rag.ingest.pipeline import ingest
 from tests.conftest import ROOT
 from tests.documents import write

@@ -26,9 +26,10 @@ from rag.harness.postgres import (
 )
 from rag.index.bm25 import Bm25Index
 from rag.index.embedding import Embedder
+from rag.index.records import IndexLocked, IndexMissing, IndexUnavailable
 from rag.index.retrieval import MODES, Retriever
-from rag.index.store import IndexLocked, IndexMissing, IndexUnavailable
-from rag.index.stores import IndexChanged, IndexStore, open_store
+from rag.index.store_choice import open_store
+from rag.index.stores import IndexChanged, IndexStore
 from rag.ingest.pipeline import ingest
 from tests.conftest import ROOT, SAMPLE_DATA, run_cli
 from tests.documents import write

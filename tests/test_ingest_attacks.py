@@ -12,8 +12,9 @@ import pytest
 
 from rag.config import Settings
 from rag.index.embedding import Embedder
+from rag.index.records import ChunkRecord
 from rag.index.retrieval import Retriever
-from rag.index.store import ChunkRecord, load_snapshot
+from rag.index.store import load_snapshot
 from rag.ingest.chunking import CHARS_PER_TOKEN, Chunker
 from rag.ingest.loaders import load_bytes
 from rag.ingest.pipeline import IngestReport, ingest

@@ -15,7 +15,6 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 from pypdf import PdfReader, PdfWriter
 
-from rag.chat.presentation import upload_summary
 from rag.config import OcrSettings, Settings
 from rag.i18n import Text
 from rag.index.embedding import Embedder
@@ -23,7 +22,7 @@ from rag.index.store import load_snapshot
 from rag.ingest.loaders import SkipFile, is_supported, load_bytes
 from rag.ingest.ocr import Ocr, pages_label
 from rag.ingest.pipeline import ingest
-from rag.web.uploads import SavedUpload
+from rag.web.uploads import SavedUpload, upload_summary
 from tests import hostile_documents as hostile
 from tests.conftest import run_cli
 from tests.documents import pdf_bytes, write

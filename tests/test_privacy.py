@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from rag.chat.pipeline import REFUSED_ANSWER, Assistant, ChatOptions
-from rag.chat.prompts import Turn
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
@@ -17,6 +16,7 @@ from rag.ingest.pipeline import ingest
 from rag.ingest.report import format_report
 from rag.llm.backends import Backend
 from rag.llm.generation import GenerationParams
+from rag.llm.requests import Turn
 from rag.privacy.redaction import Redactor
 from rag.privacy.rules import PrivacyRules
 from tests.conftest import llama_backend

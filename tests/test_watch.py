@@ -17,7 +17,8 @@ import pytest
 from rag.chat.service import ChatService
 from rag.config import Settings
 from rag.index.embedding import Embedder
-from rag.index.store import IndexMissing, ingest_lock, load_snapshot
+from rag.index.records import IndexMissing
+from rag.index.store import ingest_lock, load_snapshot
 from tests.conftest import ROOT
 from tests.documents import write
 

@@ -223,7 +223,9 @@ def test_a_document_uploaded_while_both_workers_answer_is_answerable_from_both(d
         return answers, started, finished, indexed, after
 
     answers, started, finished, indexed, after = asyncio.run(run())
-    assert all(_answered(exchange) for _, exchange in answers), [(e.error, e.text[:300]) for _, e in answers if not _answered(e)]
+    assert all(_answered(exchange) for _, exchange in answers), [
+        (e.error, e.text[:300]) for _, e in answers if not _answered(e)
+    ]
     assert any(started < at < finished for at, _ in answers), "answers kept coming while the document was indexed"
     assert indexed.error is None and "quagga-festival.md" in indexed.text, indexed.text[:500]
     for exchange in after:  # asked of each worker directly

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rag.answers.citations import missing_sources
 from rag.answers.sentences import Sentence, split_sentences
-from rag.chat.prompts import missing_sources
 from rag.index.bm25 import tokenize
 
 SUPPORT_SHARE = 0.5

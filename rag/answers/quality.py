@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.answers.answer import Answer
 from rag.answers.language import language_of
-from rag.chat.pipeline import Answer
 
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rag.chat.prompts import Turn
+from rag.llm.requests import Turn
 
 _OPENERS = re.compile(
     r"^\s*(and|but|also|so|what about|how about|and what|и|а|но|също|ами|още|а также|также|тогда|ещё|еще)\b",

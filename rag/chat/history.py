@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from rag.chat.pipeline import Answer, Conversation
-from rag.chat.prompts import Turn
+from rag.answers.answer import Answer
+from rag.chat.pipeline import Conversation
 from rag.config import HistorySettings
+from rag.llm.requests import Turn
 from rag.measure.metrics import AnswerMetrics
-from rag.web.auth import is_loopback, stored_secret
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -61,17 +61,6 @@ CREATE INDEX IF NOT EXISTS threads_by_user ON threads ("userId");
 FILES_ROUTE = "/history/files"
 
 
-def refusal(config: HistorySettings, host: str, login_enabled: bool) -> str | None:
-    """Why history stays off although asked for: stored chats quote private documents, and without a login
-    everyone who can reach an exposed app would share one history."""
-    if config.enabled and not login_enabled and not is_loopback(host):
-        return (
-            f"Chat history stays off: the app listens on {host}, reachable from other machines, and has no login "
-            "(set AUTH_USERS_FILE to keep each user's chats)."
-        )
-    return None
-
-
 def create_schema(config: HistorySettings) -> None:
     """Create the tables once (idempotent): the data layer expects them and does not create them."""
     config.directory.mkdir(parents=True, exist_ok=True)
@@ -87,16 +76,6 @@ def create_schema(config: HistorySettings) -> None:
         connection.executescript(SCHEMA)
     database.chmod(0o600)
     register_json_adapters()
-
-
-def signing_secret(config: HistorySettings) -> str:
-    """The secret Chainlit signs sessions with, kept with the chats so logins and chats survive restarts;
-    in a shared database, every worker gets the same one."""
-    if config.url:
-        from rag.chat import history_postgres
-
-        return history_postgres.stored_secret(config.url)
-    return stored_secret(config.directory / "auth-secret")
 
 
 def connect_args(config: HistorySettings) -> dict[str, Any]:

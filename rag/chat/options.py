@@ -7,7 +7,6 @@ is clamped to its range, every choice must be one that was offered, and text is 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,41 +15,10 @@ from rag.chat.routing import POLICIES
 from rag.config import RetrievalSettings
 from rag.i18n import Language, tr
 from rag.index.retrieval import MODES
+from rag.llm.sampling import MAX_TOKENS, REPEAT_PENALTY, SAMPLER_TOP_K, TEMPERATURE, TOP_P, NumberSetting
 
-
-@dataclass(frozen=True)
-class NumberSetting:
-    """A number the user may set, shown as a slider (or a plain field) with this range."""
-
-    id: str
-    default: float
-    low: float
-    high: float
-    step: float
-    integer: bool = False
-    slider: bool = True
-
-    def read(self, values: Mapping[str, object], default: float | None = None) -> float:
-        """The value sent for this setting, clamped to the range; the default when missing or not a number."""
-        fallback = self.default if default is None else default
-        raw = values.get(self.id, fallback)
-        try:
-            value = float(raw)  # type: ignore[arg-type]
-        except (TypeError, ValueError, OverflowError):
-            value = fallback
-        if not math.isfinite(value):
-            value = fallback
-        value = min(max(value, self.low), self.high)
-        return float(round(value)) if self.integer else value
-
-
-TEMPERATURE = NumberSetting("temperature", 0.2, 0, 1.5, 0.05)
-TOP_P = NumberSetting("top_p", 0.95, 0.05, 1, 0.05)
-MAX_TOKENS = NumberSetting("max_tokens", 256, 16, 2048, 16, integer=True)
 TOP_K = NumberSetting("top_k", 5, 1, 12, 1, integer=True)
 LATENCY_BUDGET = NumberSetting("latency_budget", 20, 1, 120, 1)
-SAMPLER_TOP_K = NumberSetting("sampler_top_k", 0, 0, 500, 1, integer=True, slider=False)
-REPEAT_PENALTY = NumberSetting("repeat_penalty", 0, 0, 3, 0.05, slider=False)
 NUMBERS = (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K, LATENCY_BUDGET, SAMPLER_TOP_K, REPEAT_PENALTY)
 
 PRIVATE_POLICIES = ("shareable", "refuse")

@@ -7,8 +7,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from rag.answers.evidence import WEAK_EVIDENCE, Evidence, EvidenceFinder, focused
-from rag.answers.grounding import Grounding, check
+from rag.answers.answer import Answer
+from rag.answers.citations import cited_numbers
+from rag.answers.evidence import WEAK_EVIDENCE, EvidenceFinder, focused
+from rag.answers.grounding import check
 from rag.answers.language import language_of
 from rag.chat.followup import search_query
 from rag.chat.options import (
@@ -23,14 +25,15 @@ from rag.chat.options import (
     TOP_P,
     choice,
 )
-from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, Prompt, Turn, build_prompt, cited_numbers
+from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, build_prompt
 from rag.chat.routing import Policy, fallback_reason
 from rag.config import RetrievalSettings
 from rag.i18n import Text, written_language
 from rag.index.embedding import Embedder
 from rag.index.retrieval import MODES, Hit, Retriever, mostly_latin
 from rag.llm.backends import Backend
-from rag.llm.generation import BackendError, GenerationParams, StreamOutcome, stream_answer
+from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
+from rag.llm.requests import Prompt, Turn
 from rag.measure.metrics import AnswerMetrics, PriceTable, count_with_server, decode_rate
 from rag.privacy.redaction import Redactor
 from rag.privacy.rules import Egress, PrivacyRules, redact_prompt
@@ -59,39 +62,6 @@ class Retrieval:
     relevant: bool
     milliseconds: float
     query: str = ""  # what was searched: the question, or a follow-up with the previous question's words
-
-
-@dataclass
-class Answer:
-    """A finished answer: text, what it cited, where it came from, and how long it took."""
-
-    text: str
-    backend: Backend
-    sources: list[Hit]
-    cited: list[int] = field(default_factory=list)
-    error: BackendError | None = None
-    cut: bool = False
-    retrieval_ms: float = 0.0
-    first_token_ms: float | None = None
-    total_ms: float = 0.0
-    dropped_sources: int = 0
-    no_context: bool = False
-    metrics: AnswerMetrics | None = None
-    egress: Egress | None = None
-    route_note: Text | None = None  # which backend answered and why, under a routing policy
-    local_only: bool = False  # made from local-only text: its turn never goes to a cloud model
-    evidence: list[Evidence] = field(default_factory=list)  # the sentences in its sources that best answer
-    grounding: Grounding = field(default_factory=Grounding)  # unsupported sentences, citations of no source
-    weak_evidence: bool = False  # no sentence of the sources matches the question well: maybe not in them
-
-    def turn(self, question: str) -> Turn:
-        """This answer as an earlier turn of the chat, carrying its local-only mark."""
-        return Turn(question, self.text, self.local_only)
-
-    @property
-    def ok(self) -> bool:
-        """Text and no error: an answer worth keeping in the conversation history."""
-        return bool(self.text) and self.error is None
 
 
 @dataclass

@@ -5,15 +5,12 @@ from __future__ import annotations
 import re
 import textwrap
 
+from rag.answers.answer import Answer
 from rag.answers.evidence import Evidence
-from rag.chat.pipeline import Answer
 from rag.i18n import Language, say, tr
 from rag.index.retrieval import Hit
-from rag.ingest.pipeline import IngestReport
-from rag.ingest.report import printable
 from rag.llm.backends import Backend
 from rag.privacy.rules import Egress
-from rag.web.uploads import SavedUpload
 
 _IMAGE = re.compile(r"!(?=\[)")
 _LOCATED_BY_HEADING = (".xlsx", ".csv", ".epub")
@@ -88,27 +85,6 @@ def grounding_notes(answer: Answer, language: Language) -> str:
         cited = ", ".join(citation_name(n) for n in missing)
         notes.append(tr(language, "answer.missing_sources", cited=cited, count=len(answer.sources)))
     return "".join(f"\n\n_{note}_" for note in notes)
-
-
-def upload_summary(saved: list[SavedUpload], report: IngestReport, language: Language) -> str:
-    """What became of the files attached to a message: the reason for each one not indexed, and how
-    each was read where that matters (pages read by OCR, and how long they took)."""
-    uploaded = {upload.path for upload in saved if upload.path is not None}
-    skipped = [
-        "\n- " + tr(language, "upload.skipped", path=printable(path), why=printable(why))
-        for path, why in report.skipped
-        if path.startswith("uploads/")
-    ]
-    notes = [
-        "\n- " + tr(language, "upload.note", path=printable(path), note=printable(note))
-        for path, note in report.notes
-        if path in uploaded
-    ]
-    warnings = ["\n- " + tr(language, "upload.warning", warning=printable(warning)) for warning in report.warnings]
-    lines = "\n- ".join(printable(upload.message.render(language)) for upload in saved)
-    indexed = tr(language, "upload.indexed", added=len(report.added), updated=len(report.updated))
-    saved_title = tr(language, "upload.saved")
-    return inert(f"{saved_title}\n- {lines}\n\n{indexed}{''.join(skipped + notes + warnings)}")
 
 
 def answer_block(answer: Answer, pdf_names: dict[int, str], language: Language) -> str:

@@ -9,12 +9,11 @@ number far more often than any chat-style prompt, which it only echoes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from rag.answers.language import language_of
 from rag.index.retrieval import Hit
+from rag.llm.requests import Prompt, Turn
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a careful assistant that answers questions about the user's own documents. "
@@ -32,39 +31,6 @@ COMPLETION_LEAD = "According to ["
 LEADS = {"en": COMPLETION_LEAD, "ru": "Согласно [", "bg": "Според ["}
 """The completion prompt's lead in the question's language: a base model goes on in the lead's language."""
 COMPLETION_STOP = ["\n\n", "\nQuestion:", "\nSources:", "\n["]
-_CITATION = re.compile(r"\[(\d+)\]")
-
-
-@dataclass
-class Turn:
-    """One earlier exchange of this chat, kept without its sources.
-
-    `local_only` marks a turn whose answer was made from local-only text (a local-only passage, or an
-    earlier local-only turn in its prompt): it may quote that text, so it never goes to a cloud model.
-    """
-
-    question: str
-    answer: str
-    local_only: bool = False
-
-
-@dataclass
-class Prompt:
-    """What is sent: chat messages or a completion prompt, and which sources it carries."""
-
-    style: str
-    messages: list[dict[str, str]] = field(default_factory=list)
-    text: str = ""
-    lead: str = ""
-    stop: list[str] | None = None
-    sources: list[Hit] = field(default_factory=list)
-    dropped_sources: int = 0
-    dropped_turns: int = 0
-    turns_sent: int = 0  # the most recent earlier turns that fitted into the prompt
-
-    def history_sent(self, history: list[Turn]) -> list[Turn]:
-        """The earlier turns this prompt carries (the newest ones; completion prompts carry none)."""
-        return history[len(history) - self.turns_sent :] if self.turns_sent else []
 
 
 def source_label(hit: Hit) -> str:
@@ -149,19 +115,3 @@ def build_prompt(
         dropped_turns=dropped_turns,
         turns_sent=len(turns) // 2,
     )
-
-
-def cited_numbers(answer: str, source_count: int) -> list[int]:
-    """Source numbers the answer cites, in order of first mention, ignoring numbers with no such source."""
-    seen: list[int] = []
-    for match in _CITATION.finditer(answer):
-        number = int(match.group(1))
-        if 1 <= number <= source_count and number not in seen:
-            seen.append(number)
-    return seen
-
-
-def missing_sources(answer: str, source_count: int) -> list[int]:
-    """Citation numbers in the answer that point at no source: a model inventing a reference."""
-    numbers = [int(match.group(1)) for match in _CITATION.finditer(answer)]
-    return sorted({n for n in numbers if not 1 <= n <= source_count})

@@ -11,8 +11,8 @@ from rag.chat.pipeline import Assistant
 from rag.chat.presets import Preset, SavedPresets, load_presets
 from rag.config import Settings
 from rag.index.embedding import Embedder
+from rag.index.records import IndexLocked, IndexMissing
 from rag.index.retrieval import Retriever
-from rag.index.store import IndexLocked, IndexMissing
 from rag.ingest.pipeline import IngestReport, ingest
 from rag.ingest.watch import lock_waits
 from rag.llm.backends import Backend, list_models, unavailable_local

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, cast, get_args
 
 import numpy as np
 
 from rag.config import DEFAULT_EMBED_MODEL, E5_MODEL, ENCODER_CACHE, MINILM_MODEL, Settings, default_embed_backend
+from rag.index.hf_tokens import HuggingFaceTokens
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -45,20 +46,6 @@ class SentenceEncoder(Protocol):
     def count_many(self, texts: list[str]) -> list[int]: ...
 
     def offsets(self, text: str) -> list[tuple[int, int]]: ...
-
-
-class HuggingFaceTokens:
-    """Token counts and offsets from a transformers tokenizer (the torch and ONNX encoders')."""
-
-    tokenizer: Any
-
-    def count_many(self, texts: list[str]) -> list[int]:
-        encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(ids) for ids in encoded]
-
-    def offsets(self, text: str) -> list[tuple[int, int]]:
-        found = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
-        return [tuple(pair) for pair in found["offset_mapping"]]
 
 
 class TorchEncoder(HuggingFaceTokens):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.index.embedding import HuggingFaceTokens
+from rag.index.hf_tokens import HuggingFaceTokens
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession

@@ -37,7 +37,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from rag.index.bm25 import Bm25Index
-from rag.index.store import ChunkRecord, FileEntry, IndexLocked, IndexMissing, IndexUnavailable, Manifest
+from rag.index.records import ChunkRecord, FileEntry, IndexLocked, IndexMissing, IndexUnavailable, Manifest
 from rag.index.stores import IndexChanged, IndexReader, IndexUpdate
 
 LOCK_KEY = 0x7261675F696E6478  # "rag_indx": the advisory lock of the one ingestion allowed at a time

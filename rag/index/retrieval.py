@@ -12,8 +12,9 @@ import numpy as np
 from rag.config import Settings
 from rag.index.boilerplate import boilerplate_factor
 from rag.index.embedding import Embedder
-from rag.index.store import ChunkRecord
-from rag.index.stores import IndexChanged, IndexReader, open_store
+from rag.index.records import ChunkRecord
+from rag.index.store_choice import open_store
+from rag.index.stores import IndexChanged, IndexReader
 
 MODES = ("hybrid", "dense", "bm25")
 _SPACE = re.compile(r"\s+")

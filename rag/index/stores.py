@@ -19,9 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.config import Settings, is_postgres_url
 from rag.index.bm25 import Bm25Index
-from rag.index.store import ChunkRecord, FileStore, Manifest
+from rag.index.records import ChunkRecord, Manifest
 
 
 class IndexChanged(Exception):
@@ -94,15 +93,3 @@ class IndexStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_store(settings: Settings) -> IndexStore:
-    """The store `INDEX_URL` names, or the index folder when it is empty."""
-    url = settings.index_url
-    if not url:
-        return FileStore(settings.index_dir)
-    if not is_postgres_url(url):
-        raise ValueError("INDEX_URL must be empty (the index folder) or a postgresql:// URL")
-    from rag.index.pgstore import PgStore  # psycopg is optional: only needed when a database is configured
-
-    return PgStore(url)

@@ -14,8 +14,9 @@ import numpy as np
 from rag.config import Settings
 from rag.index.bm25 import Bm25Index
 from rag.index.embedding import Embedder
-from rag.index.store import FORMAT_VERSION, ChunkRecord, FileEntry, IndexMissing, Manifest
-from rag.index.stores import IndexReader, IndexStore, IndexUpdate, open_store
+from rag.index.records import FORMAT_VERSION, ChunkRecord, FileEntry, IndexMissing, Manifest
+from rag.index.store_choice import open_store
+from rag.index.stores import IndexReader, IndexStore, IndexUpdate
 from rag.ingest.chunking import CHUNKER_VERSION, Chunker, searchable_text
 from rag.ingest.loaders import LOADER_VERSION, SkipFile, load_bytes
 from rag.ingest.ocr import Ocr

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from watchfiles import Change, watch
 
-from rag.index.store import IndexLocked
+from rag.index.records import IndexLocked
 
 T = TypeVar("T")
 

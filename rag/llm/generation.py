@@ -13,10 +13,10 @@ import httpx
 import openai
 from openai import AsyncOpenAI
 
-from rag.chat.options import MAX_TOKENS, TEMPERATURE, TOP_P
-from rag.chat.prompts import Prompt
 from rag.i18n import Text
 from rag.llm.backends import Backend
+from rag.llm.requests import Prompt
+from rag.llm.sampling import MAX_TOKENS, TEMPERATURE, TOP_P
 
 _SECRET_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
 

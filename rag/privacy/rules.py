@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
-from rag.chat.prompts import Prompt
 from rag.config import PrivacySettings
 from rag.i18n import DEFAULT, Language, tr
 from rag.index.retrieval import Hit
+from rag.llm.requests import Prompt
 from rag.privacy.redaction import Redactor
 
 PRIVATE_FOLDER = "private"

@@ -9,6 +9,10 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.config import HistorySettings
 
 ITERATIONS = 310_000
 
@@ -79,3 +83,24 @@ def stored_secret(path: Path) -> str:
         finally:
             draft.unlink()
     return path.read_text().strip()
+
+
+def history_refusal(config: HistorySettings, host: str, login_enabled: bool) -> str | None:
+    """Why history stays off although asked for: stored chats quote private documents, and without a login
+    everyone who can reach an exposed app would share one history."""
+    if config.enabled and not login_enabled and not is_loopback(host):
+        return (
+            f"Chat history stays off: the app listens on {host}, reachable from other machines, and has no login "
+            "(set AUTH_USERS_FILE to keep each user's chats)."
+        )
+    return None
+
+
+def signing_secret(config: HistorySettings) -> str:
+    """The secret Chainlit signs sessions with, kept with the chats so logins and chats survive restarts;
+    in a shared database, every worker gets the same one."""
+    if config.url:
+        from rag.chat import history_postgres  # psycopg is optional: only needed for a shared history
+
+        return history_postgres.stored_secret(config.url)
+    return stored_secret(config.directory / "auth-secret")

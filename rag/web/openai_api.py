@@ -17,7 +17,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from rag.chat.pipeline import Answer, ChatOptions, Conversation, Exchange, Reply
+from rag.answers.answer import Answer
+from rag.chat.pipeline import ChatOptions, Conversation, Exchange, Reply
 from rag.chat.service import ChatService
 from rag.privacy.answer_ledger import AnswerLedger, Given
 from rag.privacy.rules import Egress

@@ -12,11 +12,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.answers.answer import Answer
 from rag.chat.options import SYSTEM_PROMPT_MAX_CHARS
-from rag.chat.pipeline import Answer
 from rag.chat.presentation import shown_label
-from rag.chat.prompts import Turn
 from rag.chat.routing import POLICIES, Policy
+from rag.llm.requests import Turn
 from rag.privacy.answer_ledger import AnswerLedger
 
 MODELS = {

@@ -9,8 +9,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.i18n import Text
+from rag.chat.presentation import inert
+from rag.i18n import Language, Text, tr
 from rag.ingest.loaders import is_supported, supported_suffixes
+from rag.ingest.pipeline import IngestReport
+from rag.ingest.report import printable
 
 UPLOAD_FOLDER = "uploads"
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
@@ -90,3 +93,24 @@ def save_uploads(files: list[tuple[Path, str]], data_dir: Path, max_mb: float) -
         except UploadRejected as exc:
             results.append(SavedUpload(None, Text.of("upload.not_saved", reason=exc.reason)))
     return results
+
+
+def upload_summary(saved: list[SavedUpload], report: IngestReport, language: Language) -> str:
+    """What became of the files attached to a message: the reason for each one not indexed, and how
+    each was read where that matters (pages read by OCR, and how long they took)."""
+    uploaded = {upload.path for upload in saved if upload.path is not None}
+    skipped = [
+        "\n- " + tr(language, "upload.skipped", path=printable(path), why=printable(why))
+        for path, why in report.skipped
+        if path.startswith("uploads/")
+    ]
+    notes = [
+        "\n- " + tr(language, "upload.note", path=printable(path), note=printable(note))
+        for path, note in report.notes
+        if path in uploaded
+    ]
+    warnings = ["\n- " + tr(language, "upload.warning", warning=printable(warning)) for warning in report.warnings]
+    lines = "\n- ".join(printable(upload.message.render(language)) for upload in saved)
+    indexed = tr(language, "upload.indexed", added=len(report.added), updated=len(report.updated))
+    saved_title = tr(language, "upload.saved")
+    return inert(f"{saved_title}\n- {lines}\n\n{indexed}{''.join(skipped + notes + warnings)}")
