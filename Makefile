@@ -93,6 +93,7 @@ eval: ingest
 bench: setup
 	$(PY) eval/real/build_corpus.py
 	$(PY) -m bench.retrieval_real --split heldout
+	$(PY) -m bench.encoder_runtimes
 	$(PY) -m bench.ingest_throughput
 	$(PY) -m bench.query_latency
 	$(PY) -m bench.prompt_styles

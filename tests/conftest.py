@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.chat.pipeline import Assistant, ChatOptions, Conversation, Exchange
-from rag.chat.routing import POLICIES
+from rag.chat.pipeline import Assistant
 from rag.config import ENV_FILE, VARIABLES, Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
 from rag.ingest.pipeline import ingest
-from rag.llm.backends import Backend
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DATA = ROOT / "data"
-
+from tests.documents import write
+from tests.helpers import SAMPLE_DATA, require_postgres
 
 SLOW_FIXTURES = {"local_llm", "cloud_llm"}
 SLOW_MODULES = ("test_browser", "test_app_", "test_embedded_server")
@@ -62,37 +55,24 @@ def sample_retriever(sample_index: Path, embedder: Embedder) -> Retriever:
     return Retriever(Settings(data_dir=SAMPLE_DATA, index_dir=sample_index), embedder)
 
 
-def ask_routed(
-    assistant: Assistant,
-    policy: str,
-    backends: dict[str, Backend],
-    question: str,
-    options: ChatOptions,
-    conversation: Conversation | None = None,
-) -> Exchange:
-    """One question through the same pipeline the app uses, with these backends."""
-    chat = conversation if conversation is not None else Conversation()
-    return asyncio.run(assistant.ask(question, chat, options, POLICIES[policy], backends.__getitem__))
-
-
-def llama_backend(server) -> Backend:
-    """The local backend for a llama.cpp test server, with the completion prompt the bundled model needs."""
-    return server.backend("llama.cpp")
-
-
-def run_cli(
-    *args: str, stdin: str | None = None, timeout: float = 300, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m ...` from the project root, as a user would."""
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
+@pytest.fixture(scope="module")
+def assistant(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Assistant:
+    """The answer pipeline over the shipped samples, or over the module's own `CORPUS` ({path: text}, indexed
+    once per module), with the module's `PRICES` and `PRIVACY` rules where it sets them."""
+    corpus: dict[str, str] | None = getattr(request.module, "CORPUS", None)
+    if corpus is None:
+        retriever = request.getfixturevalue("sample_retriever")
+    else:
+        data = tmp_path_factory.mktemp("corpus") / "data"
+        for path, text in corpus.items():
+            write(data, path, text)
+        settings = Settings(data_dir=data, index_dir=data.parent / "index")
+        ingest(settings, embedder=embedder)
+        retriever = Retriever(settings, embedder)
+    prices, privacy = getattr(request.module, "PRICES", None), getattr(request.module, "PRIVACY", None)
+    return Assistant(retriever, embedder, prices, privacy=privacy)
 
 
 def _llama_server():
@@ -133,15 +113,3 @@ def postgres():
 
     with running_postgres() as server:
         yield server
-
-
-def require_postgres() -> None:
-    """Skip, with the reason, where the PostgreSQL packages or their server binaries are missing."""
-    pytest.importorskip("psycopg", reason="needs `pip install -r requirements-postgres.txt`")
-    pytest.importorskip("pgvector", reason="needs `pip install -r requirements-postgres.txt`")
-    from rag.harness.postgres import PostgresUnavailable, find_installation
-
-    try:
-        find_installation()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))

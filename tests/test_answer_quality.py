@@ -11,7 +11,7 @@ from rag.answers.quality import AnswerCase, Summary, echo_share, judge, load_cas
 from rag.index.records import ChunkRecord
 from rag.index.retrieval import Hit
 from rag.llm.backends import Backend
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 ANSWER_SET = Path(__file__).resolve().parent.parent / "eval" / "real" / "answers.jsonl"
 BACKEND = Backend("local", "Local", "http://127.0.0.1:9", "m")

@@ -17,8 +17,8 @@ from rag.index.retrieval import Retriever
 from rag.llm.backends import Backend, cloud_backend
 from rag.llm.generation import GenerationParams
 from rag.llm.requests import Turn
-from tests.conftest import llama_backend, run_cli
 from tests.fault_server import LEAKED_KEY, FaultServer
+from tests.helpers import llama_backend, run_cli
 
 QUESTION = "Which port does Ollama listen on?"
 
@@ -35,11 +35,6 @@ def _options(max_tokens: int = 32, timeout: float = 60) -> ChatOptions:
 
 def _ask(assistant: Assistant, backend: Backend, question: str = QUESTION, **kw: object):
     return asyncio.run(assistant.answer(backend, question, [], _options(**kw)))  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def assistant(sample_retriever: Retriever, embedder: Embedder) -> Assistant:
-    return Assistant(sample_retriever, embedder)
 
 
 def test_local_model_answers_with_numbered_sources(assistant: Assistant, local_llm) -> None:

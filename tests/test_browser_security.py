@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from rag.harness.app_process import ARTIFACTS, BROWSER_ARGS, SAMPLE_DATA, running_app
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

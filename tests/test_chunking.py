@@ -7,7 +7,7 @@ from itertools import pairwise
 from rag.index.embedding import Embedder
 from rag.ingest.chunking import Chunker
 from rag.ingest.loaders import load_bytes
-from tests.conftest import SAMPLE_DATA
+from tests.helpers import SAMPLE_DATA
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the riverbank at dawn."
 

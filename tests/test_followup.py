@@ -6,33 +6,24 @@ import pytest
 
 from rag.chat.followup import is_follow_up, search_query
 from rag.chat.pipeline import Assistant, ChatOptions
-from rag.config import Settings
-from rag.index.embedding import Embedder
-from rag.index.retrieval import Retriever
-from rag.ingest.pipeline import ingest
 from rag.llm.requests import Turn
-from tests.documents import write
 
 FIRST = "Which extended attribute can store a file's MIME type?"
 FOLLOW_UP = "And which file lists the known aliases?"
 
 
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Assistant:
-    data = tmp_path_factory.mktemp("followup") / "data"
-    write(data, "mime/shared-mime-info.md", (
+CORPUS = {  # indexed once for this module by the `assistant` fixture (conftest.py)
+    "mime/shared-mime-info.md": (
         "# Shared MIME-info database\n\n## Storing the type\n\nA file's MIME type can be stored in the "
         "user.mime_type extended attribute.\n\n## Files\n\nThe aliases file maps each alias of a MIME type to "
         "the canonical type it stands for.\n"
-    ))  # fmt: skip
-    write(data, "shell/bash-guide.md", (
+    ),
+    "shell/bash-guide.md": (
         "# Bash guide\n\n## Aliases\n\nKeep your aliases in ~/.bash_aliases; the file lists the known aliases "
         "for your shell and is read at login.\n"
-    ))  # fmt: skip
-    write(data, "garden.md", "# Garden\n\nTomatoes need watering every morning in July.\n")
-    settings = Settings(data_dir=data, index_dir=data.parent / "index")
-    ingest(settings, embedder=embedder)
-    return Assistant(Retriever(settings, embedder), embedder)
+    ),
+    "garden.md": "# Garden\n\nTomatoes need watering every morning in July.\n",
+}
 
 
 def test_follow_up_is_searched_with_the_previous_question(assistant: Assistant) -> None:

@@ -21,7 +21,6 @@ from rag.ingest.loaders import xlsx as xlsx_loader
 from rag.ingest.loaders.table import MAX_BLOCK_ROWS
 from rag.web.uploads import save_upload
 from tests import hostile_documents as hostile
-from tests.conftest import ROOT, run_cli
 from tests.documents import (
     docx_bytes,
     encrypted_office_bytes,
@@ -33,6 +32,7 @@ from tests.documents import (
     xlsx_bytes,
     zip_bytes,
 )
+from tests.helpers import ROOT, run_cli
 
 NEW_SUFFIXES = (".pptx", ".xlsx", ".csv", ".epub", ".odt", ".rtf")
 ROW_RANGE = re.compile(r"^rows? (\d+)(?:–(\d+))?$")

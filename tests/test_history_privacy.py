@@ -13,31 +13,23 @@ import pytest
 
 from rag.answers.answer import Answer
 from rag.chat.pipeline import REFUSED_ANSWER, Assistant, ChatOptions, Conversation
-from rag.config import Settings
-from rag.index.embedding import Embedder
-from rag.index.retrieval import Retriever
-from rag.ingest.pipeline import ingest
 from rag.llm.backends import Backend
 from rag.llm.generation import GenerationParams
 from rag.llm.requests import Turn
 from rag.privacy.rules import PrivacyRules
-from tests.conftest import ask_routed
-from tests.documents import write
 from tests.fault_server import FaultServer
+from tests.helpers import ask_routed
 
 MERGER = "Project Nightingale merges with Halvorsen Ltd on 14 March"
 PRIVATE_QUESTION = "Which company does Project Nightingale merge with?"
 SHAREABLE_QUESTION = "When does the library open on Saturdays?"
 
 
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Assistant:
-    data = tmp_path_factory.mktemp("history-privacy") / "data"
-    write(data, "private/board.md", f"# Board minutes\n\nConfidential: {MERGER}. Project Nightingale is secret.\n")
-    write(data, "library.md", "# Library hours\n\nThe library opens at 10:00 on Saturdays and closes at 14:00.\n")
-    settings = Settings(data_dir=data, index_dir=data.parent / "index")
-    ingest(settings, embedder=embedder)
-    return Assistant(Retriever(settings, embedder), embedder, privacy=PrivacyRules())
+CORPUS = {  # indexed once for this module by the `assistant` fixture (conftest.py)
+    "private/board.md": f"# Board minutes\n\nConfidential: {MERGER}. Project Nightingale is secret.\n",
+    "library.md": "# Library hours\n\nThe library opens at 10:00 on Saturdays and closes at 14:00.\n",
+}
+PRIVACY = PrivacyRules()
 
 
 @pytest.fixture()

@@ -24,8 +24,8 @@ from rag.llm.backends import Backend, cloud_backend
 from rag.llm.generation import GenerationParams
 from rag.measure.comparison import markdown_table, summarize
 from rag.web.uploads import save_uploads, upload_summary
-from tests.conftest import ROOT
 from tests.fault_server import FaultServer
+from tests.helpers import ROOT
 
 ALLOWED = {"ms", "Top", "top", "API", "OPENAI_API_KEY", "BM25", "USD", "csv", "measurements", "data", "private", "env"}
 """Latin words a Bulgarian or Russian page may show: units, settings' technical names, file and folder names."""

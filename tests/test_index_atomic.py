@@ -18,8 +18,8 @@ from rag.index.embedding import Embedder
 from rag.index.records import IndexLocked
 from rag.index.store import current_generation, ingest_lock, load_snapshot
 from rag.ingest.pipeline import ingest
-from tests.conftest import ROOT
 from tests.documents import write
+from tests.helpers import ROOT
 
 
 def _corpus(data: Path, files: int, prefix: str) -> None:

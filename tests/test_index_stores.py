@@ -31,8 +31,8 @@ from rag.index.retrieval import MODES, Retriever
 from rag.index.store_choice import open_store
 from rag.index.stores import IndexChanged, IndexStore
 from rag.ingest.pipeline import ingest
-from tests.conftest import ROOT, SAMPLE_DATA, run_cli
 from tests.documents import write
+from tests.helpers import ROOT, SAMPLE_DATA, run_cli
 
 STORES = ("file", "postgres")
 QUESTIONS = ROOT / "eval" / "questions.jsonl"

@@ -21,8 +21,8 @@ from rag.ingest.pipeline import IngestReport, ingest
 from rag.ingest.report import format_report, printable
 from rag.privacy.rules import PrivacyRules
 from tests import hostile_documents as hostile
-from tests.conftest import run_cli
 from tests.documents import write
+from tests.helpers import run_cli
 
 
 def _ingest(data: Path, embedder: Embedder) -> tuple[Settings, IngestReport]:

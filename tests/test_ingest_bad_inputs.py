@@ -14,8 +14,8 @@ from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.store import load_snapshot
 from rag.ingest.pipeline import ingest
-from tests.conftest import run_cli
 from tests.documents import blank_pdf_bytes, encrypted_pdf_bytes, pdf_bytes, write
+from tests.helpers import run_cli
 
 GOOD = {
     "good notes.md": "# Notes\n\nThe library opens at nine in the morning.\n",

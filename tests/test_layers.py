@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grimp
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_the_layers_contract_is_kept() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.ingest.loaders import SkipFile, load_bytes
-from tests.conftest import SAMPLE_DATA
 from tests.documents import blank_pdf_bytes, docx_bytes, encrypted_pdf_bytes, pdf_bytes
+from tests.helpers import SAMPLE_DATA
 
 
 def test_markdown_headings_become_paths_and_offsets_are_exact() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.ingest.pipeline import Ingestor, ingest
-from tests.conftest import SAMPLE_DATA, run_cli
 from tests.documents import write
+from tests.helpers import SAMPLE_DATA, run_cli
 
 PROBE = """
 import json, sys

@@ -24,8 +24,8 @@ from rag.ingest.ocr import Ocr, pages_label
 from rag.ingest.pipeline import ingest
 from rag.web.uploads import SavedUpload, upload_summary
 from tests import hostile_documents as hostile
-from tests.conftest import run_cli
 from tests.documents import pdf_bytes, write
+from tests.helpers import run_cli
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 """DejaVu Sans has Cyrillic, so the Bulgarian and Russian scans are real text, not boxes."""

@@ -16,8 +16,8 @@ from rag.index.embedding import Embedder, resolve_model
 from rag.index.onnx_encoder import Pipeline, UnsupportedEncoder
 from rag.index.retrieval import Retriever
 from rag.ingest.pipeline import ingest
-from tests.conftest import SAMPLE_DATA
 from tests.documents import write
+from tests.helpers import SAMPLE_DATA
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 TEXTS = [

@@ -23,7 +23,7 @@ from rag.harness.postgres import (
     running_postgres,
     sweep_stale,
 )
-from tests.conftest import require_postgres
+from tests.helpers import require_postgres
 
 psycopg = pytest.importorskip("psycopg")
 pgvector_psycopg = pytest.importorskip("pgvector.psycopg")

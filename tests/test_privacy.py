@@ -15,13 +15,14 @@ from rag.index.retrieval import Retriever
 from rag.ingest.pipeline import ingest
 from rag.ingest.report import format_report
 from rag.llm.backends import Backend
+from rag.llm.embedded_server import free_port
 from rag.llm.generation import GenerationParams
 from rag.llm.requests import Turn
 from rag.privacy.redaction import Redactor
 from rag.privacy.rules import PrivacyRules
-from tests.conftest import llama_backend
 from tests.documents import write
 from tests.fault_server import FaultServer
+from tests.helpers import ask_routed, llama_backend
 
 SECRET_DIAGNOSIS = "zetavirus-syndrome"
 PATIENT_EMAIL = "maria.ivanova@clinic.example"
@@ -30,28 +31,17 @@ LAB_PHONE = "+359 2 987 6543"
 QUESTION = "Who do I contact about the lab results and the patient's diagnosis?"
 
 
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Assistant:
-    data = tmp_path_factory.mktemp("privacy") / "data"
-    write(
-        data,
-        "private/patient.md",
-        f"# Patient record\n\nLab results: the patient's diagnosis is {SECRET_DIAGNOSIS}. Contact {PATIENT_EMAIL}.\n",
-    )
-    write(
-        data,
-        "hr/salaries.md",
-        "# Salaries\n\nLab results and diagnosis of the payroll audit: all salaries are confidential.\n",
-    )
-    write(
-        data,
-        "lab.md",
-        f"# Lab contacts\n\nFor lab results contact {LAB_EMAIL} or call {LAB_PHONE}. Diagnosis questions go to the duty doctor.\n",
-    )
-    settings = Settings(data_dir=data, index_dir=data.parent / "index")
-    ingest(settings, embedder=embedder)
-    rules = PrivacyRules(private_patterns=("private/*", "hr", "hr/*"))
-    return Assistant(Retriever(settings, embedder), embedder, privacy=rules)
+CORPUS = {  # indexed once for this module by the `assistant` fixture (conftest.py)
+    "private/patient.md": (
+        f"# Patient record\n\nLab results: the patient's diagnosis is {SECRET_DIAGNOSIS}. Contact {PATIENT_EMAIL}.\n"
+    ),
+    "hr/salaries.md": "# Salaries\n\nLab results and diagnosis of the payroll audit: all salaries are confidential.\n",
+    "lab.md": (
+        f"# Lab contacts\n\nFor lab results contact {LAB_EMAIL} or call {LAB_PHONE}. "
+        "Diagnosis questions go to the duty doctor.\n"
+    ),
+}
+PRIVACY = PrivacyRules(private_patterns=("private/*", "hr", "hr/*"))
 
 
 def _cloud(server: FaultServer) -> Backend:
@@ -145,3 +135,16 @@ def test_private_paths_ignore_letter_case_and_warn_about_typos(tmp_path: Path, e
     )
     assert {h.source for h in private} == {"Finance/q3.md", "Private/diary.md"}
     assert {h.source for h in shareable} == {"public.md"}
+
+
+def test_no_cloud_fallback_for_local_only_documents(assistant: Assistant, fault_server: FaultServer) -> None:
+    down = Backend(key="local", label="down", base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", is_local=True)
+    backends = {"local": down, "cloud": _cloud(fault_server)}
+    question = "Who do I contact about the lab results and the patient's diagnosis?"
+    exchange = ask_routed(
+        assistant, "local-first", backends, question, ChatOptions(params=GenerationParams(max_tokens=12))
+    )
+    (answer,) = exchange.answers
+    assert answer.backend.key == "local" and answer.error is not None
+    assert "not falling back to the cloud" in str(exchange.note)
+    assert fault_server.bodies == []

@@ -10,7 +10,7 @@ import pytest
 from rag.eval import load_questions, score
 from rag.index.bm25 import reads_as_bulgarian, tokenize
 from rag.index.retrieval import Retriever
-from tests.conftest import ROOT, run_cli
+from tests.helpers import ROOT, run_cli
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 

@@ -5,23 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
-
 from rag.chat.pipeline import Assistant, ChatOptions
-from rag.index.retrieval import Retriever
 from rag.llm.backends import Backend
 from rag.llm.embedded_server import free_port
 from rag.llm.generation import GenerationParams
-from tests.conftest import ask_routed, llama_backend
 from tests.fault_server import FaultServer
-from tests.test_privacy import assistant as private_assistant  # noqa: F401 - the fixture with local-only files
+from tests.helpers import ask_routed, llama_backend
 
 QUESTION = "Which port does Ollama listen on?"
-
-
-@pytest.fixture(scope="module")
-def assistant(sample_retriever: Retriever, embedder) -> Assistant:
-    return Assistant(sample_retriever, embedder)
 
 
 def _options(**extra: object) -> ChatOptions:
@@ -63,16 +54,6 @@ def test_local_first_latency_budget(assistant: Assistant, fault_server: FaultSer
     answer = ask_routed(assistant, "local-first", backends, QUESTION, options).answers[-1]
     assert answer.backend.key == "cloud" and answer.error is None
     assert "no first token within the 1 s latency budget" in str(answer.route_note)
-
-
-def test_no_cloud_fallback_for_local_only_documents(private_assistant: Assistant, fault_server: FaultServer) -> None:  # noqa: F811
-    backends = {"local": _down("local"), "cloud": _fault(fault_server, "ok", "cloud")}
-    question = "Who do I contact about the lab results and the patient's diagnosis?"
-    exchange = ask_routed(private_assistant, "local-first", backends, question, _options())
-    (answer,) = exchange.answers
-    assert answer.backend.key == "local" and answer.error is not None
-    assert "not falling back to the cloud" in str(exchange.note)
-    assert fault_server.bodies == []
 
 
 def test_cloud_first_falls_back_to_local(assistant: Assistant, fault_server: FaultServer, local_llm) -> None:

@@ -12,14 +12,12 @@ import pytest
 
 from rag.bench import read_questions
 from rag.chat.pipeline import Assistant, ChatOptions
-from rag.index.embedding import Embedder
-from rag.index.retrieval import Retriever
 from rag.llm.backends import Backend
 from rag.llm.generation import GenerationParams
 from rag.measure.comparison import markdown_table, summarize
 from rag.measure.metrics import AnswerMetrics, Price, PriceTable
-from tests.conftest import ROOT, run_cli
 from tests.fault_server import FaultServer
+from tests.helpers import ROOT, run_cli
 
 QUESTION = "How is throughput reported in the course?"
 PRICES = PriceTable({"stand-in-cloud": Price(input=0.40, output=1.60)}, local_hourly_usd=0.0)
@@ -39,11 +37,6 @@ def _backend(server, key: str, model: str) -> Backend:
 
 def _options(max_tokens: int) -> ChatOptions:
     return ChatOptions(top_k=3, params=GenerationParams(max_tokens=max_tokens, temperature=0.1))
-
-
-@pytest.fixture(scope="module")
-def assistant(sample_retriever: Retriever, embedder: Embedder) -> Assistant:
-    return Assistant(sample_retriever, embedder, PRICES)
 
 
 def test_metrics_are_present_and_consistent(assistant: Assistant, local_llm, cloud_llm) -> None:

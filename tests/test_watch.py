@@ -19,8 +19,8 @@ from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.records import IndexMissing
 from rag.index.store import ingest_lock, load_snapshot
-from tests.conftest import ROOT
 from tests.documents import write
+from tests.helpers import ROOT
 
 LATE = [f"late-{n}.md" for n in range(5)]
 """Files added while another ingestion holds the index lock."""
