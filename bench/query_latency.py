@@ -51,7 +51,7 @@ def build_index(folder: Path, count: int, embedder: Embedder) -> None:
         f"doc-{n}.md": FileEntry(0, 0, None, 1, list(range(n * 20, min(count, n * 20 + 20))))
         for n in range(count // 20)
     }
-    manifest = Manifest(embedder.name, embedder.dimension, {}, files, count)
+    manifest = Manifest(embedder.name, embedder.dimension, {}, files, count, embed_backend=embedder.backend)
     write_snapshot(folder, manifest, chunks, dense, Bm25Index.build(list(chunks), passages))
 
 
@@ -83,7 +83,7 @@ def main() -> None:
             print(f"{'ms per query':<22}{'p50':>8}{'p95':>8}")
             for label, values in timings.items():
                 print(f"{label:<22}{statistics.median(values):>8.1f}{percentile(values, 95):>8.1f}")
-            print(f"hybrid p50 {statistics.median(timings['hybrid total']):.1f} ms   (goal <= 15 ms)")
+            print(f"hybrid p50 {statistics.median(timings['hybrid total']):.1f} ms   (goal <= 20 ms)")
 
 
 def measure(retriever: Retriever, embedder: Embedder, questions: list[str], queries: int) -> dict[str, list[float]]:

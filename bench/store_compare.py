@@ -83,7 +83,7 @@ def quality(stores: dict[str, Settings], questions_file: Path, split: str | None
         retriever.store.close()
 
 
-def synthetic_update(count: int, dimension: int, model: str) -> tuple[IndexUpdate, np.ndarray]:
+def synthetic_update(count: int, dimension: int, model: str, backend: str = "torch") -> tuple[IndexUpdate, np.ndarray]:
     """A whole generation of `count` chunks (20 per file), and the basis its vectors were drawn from."""
     rng = np.random.default_rng(5)
     basis = rng.standard_normal((32, dimension))
@@ -94,7 +94,7 @@ def synthetic_update(count: int, dimension: int, model: str) -> tuple[IndexUpdat
         f"doc-{n}.md": FileEntry(0, 0, None, 1, list(range(n * 20, min(count, n * 20 + 20))))
         for n in range((count + 19) // 20)
     }
-    manifest = Manifest(model, dimension, {}, files, count)
+    manifest = Manifest(model, dimension, {}, files, count, embed_backend=backend)
     bm25 = Bm25Index.build([r.id for r in records], passages)
     return IndexUpdate(manifest, [], records, vectors, bm25), basis
 
@@ -102,7 +102,7 @@ def synthetic_update(count: int, dimension: int, model: str) -> tuple[IndexUpdat
 def latency(stores: dict[str, Settings], count: int, queries: int, embedder: Embedder, questions: list[str]) -> None:
     """Both stores loaded, then every query timed on one and the other in turn, so load on the machine hits both."""
     started = time.perf_counter()
-    update, basis = synthetic_update(count, embedder.dimension, embedder.name)
+    update, basis = synthetic_update(count, embedder.dimension, embedder.name, embedder.backend)
     print(
         f"\n2. query latency at {count:,} chunks (generation and BM25 built in {time.perf_counter() - started:.0f} s)"
     )
