@@ -22,16 +22,14 @@ def test_question_set_is_big_and_multilingual() -> None:
 
 
 def test_hybrid_is_at_least_as_good_as_either_leg(sample_retriever: Retriever) -> None:
-    """On the samples, hybrid finds every passage either leg finds. Its ranking is chosen on the real-document
-    set (score fusion: better on both of its halves); here it may put a right file second where one leg puts
-    it first (3 of 42), so MRR is held within 0.02 of the better leg rather than above it."""
+    """On the samples, hybrid finds every passage either leg finds and ranks at least as well as the better leg."""
     questions = load_questions(QUESTIONS)
     hybrid = score(sample_retriever, questions, 5, "hybrid")
     legs = [score(sample_retriever, questions, 5, mode) for mode in ("dense", "bm25")]
     assert hybrid.evidence_at_k is not None and hybrid.evidence_at_k >= 0.95
     for leg in legs:
         assert hybrid.hit_at_k >= leg.hit_at_k and hybrid.evidence_at_k >= (leg.evidence_at_k or 0)
-    assert hybrid.mrr >= max(leg.mrr for leg in legs) - 0.02
+    assert hybrid.mrr >= max(leg.mrr for leg in legs)
 
 
 def test_pdf_hits_carry_the_right_page(sample_retriever: Retriever) -> None:
@@ -138,3 +136,19 @@ def test_script_alignment_lets_the_answer_in_another_language_win() -> None:
     assert aligned[0][0] == 100
     assert sorted(i for i, _ in aligned) == sorted(i for i, _ in raw)
     assert script_aligned(cyrillic, scripts) == cyrillic  # one script: nothing to align
+
+
+@pytest.mark.parametrize(
+    ("question", "source"),
+    [
+        ("Сколько процентов итоговой оценки дают лабораторные работы?", "course-handbook.pdf"),  # ru -> en
+        ("Кой порт използва Ollama?", "lab-setup.md"),  # bg -> en
+        ("When can I meet the lecturer outside class?", "course-handbook.pdf"),
+    ],
+)
+def test_a_stray_keyword_match_does_not_outrank_the_answer(
+    sample_retriever: Retriever, question: str, source: str
+) -> None:
+    """Asked in the browser: the Russian question found the Bulgarian library rules first (one shared word,
+    which counted fully relative to the keyword leg's best), the lecturer question the travel policy."""
+    assert sample_retriever.search(question, k=1)[0].source == source

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.config import Settings
+from rag.index.bm25 import tokenize
 from rag.index.boilerplate import boilerplate_factor
 from rag.index.embedding import Embedder
 from rag.index.records import ChunkRecord
@@ -127,6 +128,8 @@ LANGUAGE_DEPTH = 200
 """Dense candidates read for a multilingual encoder, so that each script has enough of its own."""
 LANGUAGE_LEVEL = 20
 """How many of a script's best candidates set its level."""
+LANGUAGE_FEWEST = 3
+"""Fewer candidates of a script than this, and the scripts are not aligned."""
 
 
 def script_aligned(ranked: list[tuple[int, float]], latin: Mapping[int, bool]) -> list[tuple[int, float]]:
@@ -135,19 +138,37 @@ def script_aligned(ranked: list[tuple[int, float]], latin: Mapping[int, bool]) -
     A multilingual encoder still rates any text in the question's language higher than text in
     another: a Bulgarian question scores unrelated Bulgarian passages about 0.03 above the English
     passage that answers it. Each script's candidates are shifted so that the mean of its best
-    LANGUAGE_LEVEL scores matches the highest such mean: what stands out within its own language
-    wins, whichever language that is. A script with fewer candidates than that has no level to speak
-    of (a small folder): then nothing is shifted.
+    LANGUAGE_LEVEL scores (all of them, in a small folder) matches the highest such mean: what stands
+    out within its own language wins, whichever language that is. A script with fewer than
+    LANGUAGE_FEWEST candidates has no level to speak of (one passage would be its own level): then
+    nothing is shifted.
     """
     groups: dict[bool, list[float]] = {}
     for chunk_id, value in ranked:
         groups.setdefault(latin[chunk_id], []).append(value)
-    if len(groups) < 2 or min(map(len, groups.values())) < LANGUAGE_LEVEL:
+    if len(groups) < 2 or min(map(len, groups.values())) < LANGUAGE_FEWEST:
         return ranked
     level = {script: float(np.mean(values[:LANGUAGE_LEVEL])) for script, values in groups.items()}
     top = max(level.values())
     shifted = [(chunk_id, value - level[latin[chunk_id]] + top) for chunk_id, value in ranked]
     return sorted(shifted, key=lambda item: -item[1])
+
+
+def _coverage(snapshot: IndexReader, question: str, keyword: list[tuple[int, float]]) -> float:
+    """The share of the question's search terms that the best keyword match contains.
+
+    The keyword leg's weight in score fusion: its scores are taken relative to its best match, so a best
+    match on one common word of five would count as much as one on all five. That happens whenever the
+    answer is in another language than the question (a Russian question about an English handbook
+    matches Russian text on a stray word or two) and in small folders.
+    """
+    if not keyword:
+        return 0.0
+    wanted = set(tokenize(question))
+    best = snapshot.chunks_by_id([keyword[0][0]]).get(keyword[0][0])
+    if not wanted or best is None:
+        return 1.0
+    return len(wanted & set(tokenize(" ".join((*best.heading_path, best.text))))) / len(wanted)
 
 
 def demoted(chunks: Mapping[int, ChunkRecord], ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -217,7 +238,7 @@ class Retriever:
             elif mode == "bm25":
                 ranked = keyword
             else:
-                ranked = self._fused(question, dense, keyword, embedder)
+                ranked = self._fused(question, dense, keyword, embedder, _coverage(snapshot, question, keyword))
             candidates = snapshot.chunks_by_id([i for i, _ in ranked])
             hits = self._distinct(candidates, demoted(candidates, ranked), k, cosine, dict(keyword))
             around = self.settings.retrieval.passage_window
@@ -251,14 +272,20 @@ class Retriever:
         return script_aligned(found, latin)[:depth], dict(found)
 
     def _fused(
-        self, question: str, dense: list[tuple[int, float]], keyword: list[tuple[int, float]], embedder: Embedder
+        self,
+        question: str,
+        dense: list[tuple[int, float]],
+        keyword: list[tuple[int, float]],
+        embedder: Embedder,
+        coverage: float = 1.0,
     ) -> list[tuple[int, float]]:
         """Hybrid ranking; with an English-only encoder, a question not in Latin script gets a lighter
         dense leg (DENSE_WEIGHT_OTHER_SCRIPTS): that encoder cannot read it.
 
         Score fusion measures dense scores from where unrelated text lands (`unrelated_cosine`): e5's
         cosines crowd between 0.7 and 0.95, so relative to the best one they would all be near 1 and
-        the dense leg could not tell its candidates apart.
+        the dense leg could not tell its candidates apart. The keyword leg counts as much as its best
+        match covers the question (`coverage`).
         """
         settings = self.settings.retrieval
         latin = embedder.multilingual or mostly_latin(question)
@@ -268,7 +295,8 @@ class Retriever:
                 [([i for i, _ in dense], dense_weight), ([i for i, _ in keyword], settings.bm25_weight)], settings.rrf_k
             )
         base = embedder.unrelated_cosine
-        return fuse_scores([([(i, value - base) for i, value in dense], dense_weight), (keyword, settings.bm25_weight)])
+        keyword_weight = settings.bm25_weight * coverage
+        return fuse_scores([([(i, value - base) for i, value in dense], dense_weight), (keyword, keyword_weight)])
 
     @staticmethod
     def _distinct(
