@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TypeVar, get_args
 
 from dotenv import dotenv_values
 
@@ -42,6 +43,12 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(POSTGRES_SCHEMES)
 
 
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+Fusion = Literal["score", "rrf"]
+PromptStyle = Literal["", "chat", "completion"]
+"""A local server's prompt: "" lets the backend choose (completion for the bundled base model, else chat)."""
+Choice = TypeVar("Choice", bound=str)
+
 ENV_FILE = "RAG_ENV_FILE"
 """Which `.env` file to read (default `.env` in the working folder; empty: none)."""
 VARIABLES = (
@@ -57,6 +64,14 @@ VARIABLES = (
 """Every variable the settings read: tests clear them all, so a developer's shell cannot change a result."""
 
 
+def one_of(name: str, raw: str, allowed: tuple[Choice, ...]) -> Choice:
+    """`raw` as one of `allowed` (typed as the Literal they come from), with a clear error for anything else."""
+    for option in allowed:
+        if raw == option:
+            return option
+    raise ValueError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}, not {raw!r}")
+
+
 class _Reader:
     """Typed reads from one mapping of variables, with a clear error for a malformed number."""
 
@@ -66,6 +81,9 @@ class _Reader:
     def text(self, name: str, default: str = "") -> str:
         assert name in VARIABLES, f"{name} is read but not listed in VARIABLES"
         return (self.environ.get(name) or "").strip() or default
+
+    def choice(self, name: str, default: Choice, allowed: tuple[Choice, ...]) -> Choice:
+        return one_of(name, self.text(name, default), allowed)
 
     def number(self, name: str, default: float) -> float:
         raw = self.text(name)
@@ -89,12 +107,12 @@ class _Reader:
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    mode: str = "hybrid"
+    mode: RetrievalMode = "hybrid"
     top_k: int = 5
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     rrf_k: int = 60
-    fusion: str = "score"  # "score" (scores relative to each leg's best, weighted) or "rrf" (rank fusion)
+    fusion: Fusion = "score"  # "score" (scores relative to each leg's best, weighted) or "rrf" (rank fusion)
     dense_weight_other_scripts: float = 0.25  # dense weight for Cyrillic and other non-Latin questions
     relevance_floor: float | None = None  # below this dense similarity the app declines; None: the encoder's own
     passage_window: int = 300  # characters of the neighbouring text shown and sent on each side of a chunk
@@ -108,7 +126,7 @@ class LocalSettings:
     model: str = ""
     api_key: str = field(default="", repr=False)
     label: str = ""
-    prompt_style: str = ""  # "chat" or "completion" overrides the backend's own choice
+    prompt_style: PromptStyle = ""  # "chat" or "completion" overrides the backend's own choice
     context_tokens: int | None = None  # default: 8192 for a server, 4096 for the embedded one
     gguf: str = ""  # the embedded server's model: a GGUF file or a Hugging Face repo id
     threads: int = 1
@@ -212,7 +230,11 @@ class PresetSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything configurable. The index fields are used by ingestion, search and the app alike."""
+    """Everything configurable. The index fields are used by ingestion, search and the app alike.
+
+    Each default is written once, on its dataclass field; `from_env` reads a variable with that field's
+    default (`RetrievalSettings.top_k` is the class's default value).
+    """
 
     data_dir: Path = Path("data")
     index_dir: Path = Path("index")
@@ -257,41 +279,45 @@ class Settings:
             environ = process_environment()
         read = _Reader(environ)
         retrieval = RetrievalSettings(
-            mode=mode or read.text("RETRIEVAL_MODE", "hybrid"),
-            top_k=top_k or read.whole("TOP_K", 5),
-            dense_weight=read.number("DENSE_WEIGHT", 1.0),
-            bm25_weight=read.number("BM25_WEIGHT", 1.0),
-            rrf_k=read.whole("RRF_K", 60),
-            fusion=read.text("FUSION", "score"),
-            dense_weight_other_scripts=read.number("DENSE_WEIGHT_OTHER_SCRIPTS", 0.25),
+            mode=one_of("mode", mode, get_args(RetrievalMode))
+            if mode
+            else read.choice("RETRIEVAL_MODE", RetrievalSettings.mode, get_args(RetrievalMode)),
+            top_k=top_k or read.whole("TOP_K", RetrievalSettings.top_k),
+            dense_weight=read.number("DENSE_WEIGHT", RetrievalSettings.dense_weight),
+            bm25_weight=read.number("BM25_WEIGHT", RetrievalSettings.bm25_weight),
+            rrf_k=read.whole("RRF_K", RetrievalSettings.rrf_k),
+            fusion=read.choice("FUSION", RetrievalSettings.fusion, get_args(Fusion)),
+            dense_weight_other_scripts=read.number(
+                "DENSE_WEIGHT_OTHER_SCRIPTS", RetrievalSettings.dense_weight_other_scripts
+            ),
             relevance_floor=read.optional_number("RELEVANCE_FLOOR"),
-            passage_window=read.whole("PASSAGE_WINDOW", 300),
+            passage_window=read.whole("PASSAGE_WINDOW", RetrievalSettings.passage_window),
         )
         return cls(
-            data_dir=data_dir or Path(read.text("DATA_DIR", "data")),
-            index_dir=index_dir or Path(read.text("INDEX_DIR", "index")),
+            data_dir=data_dir or Path(read.text("DATA_DIR", str(Settings.data_dir))),
+            index_dir=index_dir or Path(read.text("INDEX_DIR", str(Settings.index_dir))),
             index_url=read.text("INDEX_URL"),
-            embed_model=read.text("EMBED_MODEL", DEFAULT_EMBED_MODEL),
-            embed_device=read.text("EMBED_DEVICE", "cpu"),
-            embed_batch_size=read.whole("EMBED_BATCH_SIZE", 32),
+            embed_model=read.text("EMBED_MODEL", Settings.embed_model),
+            embed_device=read.text("EMBED_DEVICE", Settings.embed_device),
+            embed_batch_size=read.whole("EMBED_BATCH_SIZE", Settings.embed_batch_size),
             embed_backend=read.text("EMBED_BACKEND"),
             embed_cache_dir=Path(read.text("EMBED_CACHE_DIR", ENCODER_CACHE)).expanduser(),
-            chunk_tokens=read.whole("CHUNK_TOKENS", 200),
-            chunk_overlap_tokens=read.whole("CHUNK_OVERLAP_TOKENS", 40),
-            max_file_mb=read.number("MAX_FILE_MB", 25.0),
-            request_timeout=read.number("REQUEST_TIMEOUT", 120.0),
+            chunk_tokens=read.whole("CHUNK_TOKENS", Settings.chunk_tokens),
+            chunk_overlap_tokens=read.whole("CHUNK_OVERLAP_TOKENS", Settings.chunk_overlap_tokens),
+            max_file_mb=read.number("MAX_FILE_MB", Settings.max_file_mb),
+            request_timeout=read.number("REQUEST_TIMEOUT", Settings.request_timeout),
             retrieval=retrieval,
             local=_local(read),
             cloud=CloudSettings(
                 api_key=read.text("OPENAI_API_KEY"),
-                base_url=read.text("OPENAI_BASE_URL", DEFAULT_CLOUD_BASE_URL).rstrip("/"),
-                model=read.text("CLOUD_MODEL", DEFAULT_CLOUD_MODEL),
-                context_tokens=read.whole("CLOUD_CONTEXT_TOKENS", 128_000),
+                base_url=read.text("OPENAI_BASE_URL", CloudSettings.base_url).rstrip("/"),
+                model=read.text("CLOUD_MODEL", CloudSettings.model),
+                context_tokens=read.whole("CLOUD_CONTEXT_TOKENS", CloudSettings.context_tokens),
             ),
             privacy=PrivacySettings(read.listed("PRIVATE_PATHS"), read.listed("REDACT_PATTERNS", "||")),
             history=_history(read),
             web=WebSettings(
-                host=read.text("CHAINLIT_HOST", "127.0.0.1"),
+                host=read.text("CHAINLIT_HOST", WebSettings.host),
                 allowed_origins=read.listed("ALLOWED_ORIGINS"),
                 users_file=Path(read.text("AUTH_USERS_FILE")) if read.text("AUTH_USERS_FILE") else None,
                 api_key=read.text("RAG_API_KEY"),
@@ -321,25 +347,29 @@ def _history(read: _Reader) -> HistorySettings:
         if read.text("HISTORY_URL"):
             raise ValueError("HISTORY_URL must be a postgresql:// URL (empty: SQLite in HISTORY_DIR)")
         url = ""
-    return HistorySettings(read.switch("CHAT_HISTORY"), Path(read.text("HISTORY_DIR", "history")), url)
+    return HistorySettings(
+        read.switch("CHAT_HISTORY"), Path(read.text("HISTORY_DIR", str(HistorySettings.directory))), url
+    )
 
 
 def _ocr(read: _Reader) -> OcrSettings:
     mode = read.text("OCR", "auto").lower()
     if mode not in ("auto", "on", "off"):
         raise ValueError(f"OCR must be auto or off, not {mode!r}")
-    languages = "+".join(part.strip() for part in read.text("OCR_LANGUAGES", "eng+bul+rus").split("+") if part.strip())
+    languages = "+".join(
+        part.strip() for part in read.text("OCR_LANGUAGES", OcrSettings.languages).split("+") if part.strip()
+    )
     limits = {
-        "OCR_DPI": read.whole("OCR_DPI", 300),
-        "OCR_MAX_MEGAPIXELS": read.number("OCR_MAX_MEGAPIXELS", 25.0),
-        "OCR_PAGE_TIMEOUT": read.number("OCR_PAGE_TIMEOUT", 60.0),
-        "OCR_MEMORY_MB": read.whole("OCR_MEMORY_MB", 1024),
+        "OCR_DPI": read.whole("OCR_DPI", OcrSettings.dpi),
+        "OCR_MAX_MEGAPIXELS": read.number("OCR_MAX_MEGAPIXELS", OcrSettings.max_megapixels),
+        "OCR_PAGE_TIMEOUT": read.number("OCR_PAGE_TIMEOUT", OcrSettings.page_timeout),
+        "OCR_MEMORY_MB": read.whole("OCR_MEMORY_MB", OcrSettings.memory_mb),
     }
     if wrong := [name for name, value in limits.items() if value <= 0]:
         raise ValueError(f"{', '.join(wrong)} must be positive")
     return OcrSettings(
         enabled=mode != "off",
-        command=read.text("TESSERACT_CMD", "tesseract"),
+        command=read.text("TESSERACT_CMD", OcrSettings.command),
         languages=languages or "eng",
         dpi=int(limits["OCR_DPI"]),
         max_megapixels=limits["OCR_MAX_MEGAPIXELS"],
@@ -355,13 +385,13 @@ def _local(read: _Reader) -> LocalSettings:
         model=read.text("LOCAL_MODEL"),
         api_key=read.text("LOCAL_API_KEY"),
         label=read.text("LOCAL_LABEL"),
-        prompt_style=read.text("LOCAL_PROMPT_STYLE"),
+        prompt_style=read.choice("LOCAL_PROMPT_STYLE", LocalSettings.prompt_style, get_args(PromptStyle)),
         context_tokens=context or None,
         gguf=read.text("LOCAL_GGUF"),
-        threads=read.whole("LOCAL_THREADS", 1),
+        threads=read.whole("LOCAL_THREADS", LocalSettings.threads),
         passage_chars=None if (chars := read.optional_number("LOCAL_PASSAGE_CHARS")) is None else int(chars),
         foundry_model=read.text("FOUNDRY_MODEL"),
-        ollama_base_url=read.text("OLLAMA_BASE_URL", OLLAMA_URL).rstrip("/"),
+        ollama_base_url=read.text("OLLAMA_BASE_URL", LocalSettings.ollama_base_url).rstrip("/"),
         ollama_model=read.text("OLLAMA_MODEL"),
         well_known=(
             ("LM Studio", read.text("LMSTUDIO_BASE_URL", LMSTUDIO_URL).rstrip("/")),

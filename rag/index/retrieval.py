@@ -6,10 +6,11 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 
-from rag.config import Settings
+from rag.config import RetrievalMode, Settings
 from rag.index.bm25 import tokenize
 from rag.index.boilerplate import boilerplate_factor
 from rag.index.embedding import Embedder
@@ -17,7 +18,7 @@ from rag.index.records import ChunkRecord
 from rag.index.store_choice import open_store
 from rag.index.stores import IndexChanged, IndexReader
 
-MODES = ("hybrid", "dense", "bm25")
+MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
 _SPACE = re.compile(r"\s+")
 _LATIN = re.compile(r"[A-Za-z]")
 _LETTER = re.compile(r"[^\W\d_]")
