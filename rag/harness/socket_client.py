@@ -75,9 +75,15 @@ class ChatClient:
         self.idle.clear()
 
     async def _task_end(self, _: dict) -> None:
-        """The server has finished a task: the chat start, or the question just asked."""
+        """The server has finished a task: the chat start, or the question just asked.
+
+        Chainlit also ends "tasks" that are not the question (it sends one when a connection settles, and
+        one before each prompt it asks the user), and such an event can arrive just after a question was
+        sent; a question counts as answered only once its reply (or an error) has come. A question that
+        never gets one runs into the caller's timeout, which is reported as the error.
+        """
         self.idle.set()
-        if self.asked:
+        if self.asked and self.current is not None and (self.current.text or self.current.error):
             self.done.set()
 
     async def _log_in(self) -> None:
