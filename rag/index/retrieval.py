@@ -239,7 +239,7 @@ class Retriever:
             elif mode == "bm25":
                 ranked = keyword
             else:
-                ranked = self._fused(question, dense, keyword, embedder, _coverage(snapshot, question, keyword))
+                ranked = self._fused(snapshot, question, dense, keyword, embedder)
             candidates = snapshot.chunks_by_id([i for i, _ in ranked])
             hits = self._distinct(candidates, demoted(candidates, ranked), k, cosine, dict(keyword))
             around = self.settings.retrieval.passage_window
@@ -274,11 +274,11 @@ class Retriever:
 
     def _fused(
         self,
+        snapshot: IndexReader,
         question: str,
         dense: list[tuple[int, float]],
         keyword: list[tuple[int, float]],
         embedder: Embedder,
-        coverage: float = 1.0,
     ) -> list[tuple[int, float]]:
         """Hybrid ranking; with an English-only encoder, a question not in Latin script gets a lighter
         dense leg (DENSE_WEIGHT_OTHER_SCRIPTS): that encoder cannot read it.
@@ -296,7 +296,7 @@ class Retriever:
                 [([i for i, _ in dense], dense_weight), ([i for i, _ in keyword], settings.bm25_weight)], settings.rrf_k
             )
         base = embedder.unrelated_cosine
-        keyword_weight = settings.bm25_weight * coverage
+        keyword_weight = settings.bm25_weight * _coverage(snapshot, question, keyword)
         return fuse_scores([([(i, value - base) for i, value in dense], dense_weight), (keyword, keyword_weight)])
 
     @staticmethod
