@@ -9,12 +9,18 @@ export HF_HUB_OFFLINE ?= 1
 
 .PHONY: setup build-deps ocr-deps system-deps model-qwen run workers ingest test test-fast test-openwebui lint bench eval clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-postgres.txt requirements-embed.txt
-	@$(MAKE) --no-print-directory build-deps
+# Two stages: the base (everything but the embedded model server: no compiler needed; enough for
+# `make test-fast`), then the model server, which compiles llama.cpp once.
+$(VENV)/.installed-base: requirements-base.txt requirements-test.txt requirements-postgres.txt requirements-embed.txt
 	$(PYTHON) -m venv $(VENV) || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --upgrade pip wheel
-	$(PY) -m pip install -r requirements-dev.txt
+	$(PY) -m pip install -r requirements-base.txt -r requirements-test.txt
 	$(PY) -m pip install --no-deps --require-hashes -r requirements-embed.txt
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-base requirements.txt requirements-dev.txt
+	@$(MAKE) --no-print-directory build-deps
+	$(PY) -m pip install -r requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed
@@ -64,9 +70,9 @@ workers: setup ocr-deps
 test: setup system-deps
 	$(PY) -m pytest
 
-# Pure logic, the embedding model and real indexes; no model server, app or browser.
-test-fast: setup
-	$(PY) -m pytest -m "not slow"
+# Pure logic, the embedding model and real indexes; no model server, app, browser or OCR, and nothing to compile.
+test-fast: $(VENV)/.installed-base
+	$(PY) -m pytest -m "not slow and not ocr"
 
 # A real Open WebUI as a client of the app's /v1 API, driven in Chromium. It gets its own venv (about 2.9 GB:
 # torch, chromadb, transformers...), so its pins never touch the app's; torch is held to the CPU build.

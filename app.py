@@ -26,6 +26,7 @@ from fastapi.responses import FileResponse
 from starlette.datastructures import Headers
 
 from rag.answers.answer import Answer
+from rag.chat.answer_view import answer_block
 from rag.chat.history import (
     FILES_ROUTE,
     LocalFileStore,
@@ -37,7 +38,6 @@ from rag.chat.history import (
 from rag.chat.options import CUSTOM_PRESET, Field, choice, configured_first, policy_choices, settings_panel
 from rag.chat.pipeline import ChatOptions, Conversation, Reply, Retrieval
 from rag.chat.presentation import (
-    answer_block,
     citation_name,
     inert,
     passage_body,

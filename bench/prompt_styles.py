@@ -55,7 +55,7 @@ async def run(index: Path) -> None:
     server = EmbeddedServer()
     server.start()
     backend = server.backend("embedded")
-    options = ChatOptions(top_k=3, params=GenerationParams(max_tokens=48, temperature=0.1))
+    options = ChatOptions(passages=3, params=GenerationParams(max_tokens=48, temperature=0.1))
     scores: dict[str, list[float]] = {}
     echoes: dict[str, list[bool]] = {}
     citations: dict[str, list[bool]] = {}

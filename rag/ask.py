@@ -9,33 +9,13 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from rag.answers.answer import Answer
+from rag.chat.answer_view import answer_block, answer_json
 from rag.chat.pipeline import ChatOptions, Conversation, Exchange
-from rag.chat.presentation import shown_label
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
 from rag.config import Settings
 from rag.index.records import IndexMissing, IndexUnavailable
 from rag.llm.generation import GenerationParams
-
-
-def answer_json(answer: Answer) -> dict[str, object]:
-    return {
-        "answer": answer.text,
-        "sources": [
-            {"n": n, "source": hit.source, "page": hit.page, "text": hit.text, "cited": n in answer.cited}
-            for n, hit in enumerate(answer.sources, start=1)
-        ],
-        "evidence": [quote.to_json() for quote in answer.evidence],
-        "grounding": {**answer.grounding.to_json(), "weak_evidence": answer.weak_evidence},
-        "backend": answer.backend.key,
-        "backend_label": answer.backend.label,
-        "model": answer.backend.model,
-        "error": str(answer.error) if answer.error else None,
-        "cut": answer.cut,
-        "route_note": str(answer.route_note or ""),
-        "egress": answer.egress.summary() if answer.egress else None,
-    }
 
 
 def to_json(exchange: Exchange) -> dict[str, object]:
@@ -45,28 +25,9 @@ def to_json(exchange: Exchange) -> dict[str, object]:
     return {**main, "no_context": not exchange.retrieval.relevant, "note": exchange.note_text, "answers": answers}
 
 
-def answer_text(answer: Answer) -> str:
-    lines = [answer.grounding.marked(answer.text, " [unsupported]") or "(no answer)"]
-    if answer.grounding.missing_sources:
-        lines.append(f"[cites sources that do not exist: {answer.grounding.missing_sources}]")
-    if answer.evidence:
-        lines.append("\nEvidence:")
-        lines += [f"  [{q.number}] “{q.text}”" for q in answer.evidence]
-    if answer.cut:
-        lines.append("[answer cut off]")
-    if answer.error:
-        lines.append(f"error: {answer.error}")
-    if answer.sources:
-        lines.append("\nSources:")
-        lines += [f"  [{n}] {shown_label(hit, 'en')}" for n, hit in enumerate(answer.sources, start=1)]
-    lines.append(f"\nBackend: {answer.backend.describe()} ({answer.route_note or ''})")
-    if answer.egress is not None:
-        lines.append(f"Egress: {answer.egress.summary()}")
-    return "\n".join(lines)
-
-
 def to_text(exchange: Exchange) -> str:
-    parts = [answer_text(a) for a in exchange.answers] + ([exchange.note_text] if exchange.note else [])
+    """What the chat would show, in English: each answer with its notes, then the exchange's note."""
+    parts = [answer_block(a, {}, "en") for a in exchange.answers] + ([exchange.note_text] if exchange.note else [])
     return "\n\n".join(parts)
 
 
@@ -80,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--json", action="store_true", help='print {"answer", "sources", "backend", "model", ...}')
     args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index, top_k=args.k)
+    settings = Settings.from_env(index_dir=args.index, passages=args.k)
     service = ChatService(settings, build_index=False)
     try:
         assistant = service.assistant
@@ -89,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     policy = POLICIES[args.policy or args.backend or "local"]
     options = ChatOptions(
-        top_k=settings.retrieval.top_k,
+        passages=settings.retrieval.passages,
         mode=settings.retrieval.mode,
         params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
     )

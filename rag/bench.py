@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     options = ChatOptions(
-        top_k=settings.retrieval.top_k,
+        passages=settings.retrieval.passages,
         mode=settings.retrieval.mode,
         params=GenerationParams(max_tokens=args.max_tokens, timeout=settings.request_timeout),
     )

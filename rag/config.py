@@ -108,7 +108,7 @@ class _Reader:
 @dataclass(frozen=True)
 class RetrievalSettings:
     mode: RetrievalMode = "hybrid"
-    top_k: int = 5
+    passages: int = 5  # passages retrieved per question (TOP_K)
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     rrf_k: int = 60
@@ -233,7 +233,7 @@ class Settings:
     """Everything configurable. The index fields are used by ingestion, search and the app alike.
 
     Each default is written once, on its dataclass field; `from_env` reads a variable with that field's
-    default (`RetrievalSettings.top_k` is the class's default value).
+    default (`RetrievalSettings.passages` is the class's default value).
     """
 
     data_dir: Path = Path("data")
@@ -270,7 +270,7 @@ class Settings:
         *,
         data_dir: Path | None = None,
         index_dir: Path | None = None,
-        top_k: int | None = None,
+        passages: int | None = None,
         mode: str | None = None,
     ) -> Settings:
         """Settings from `environ` (default: this process's environment over the `.env` file); explicit
@@ -282,7 +282,7 @@ class Settings:
             mode=one_of("mode", mode, get_args(RetrievalMode))
             if mode
             else read.choice("RETRIEVAL_MODE", RetrievalSettings.mode, get_args(RetrievalMode)),
-            top_k=top_k or read.whole("TOP_K", RetrievalSettings.top_k),
+            passages=passages or read.whole("TOP_K", RetrievalSettings.passages),
             dense_weight=read.number("DENSE_WEIGHT", RetrievalSettings.dense_weight),
             bm25_weight=read.number("BM25_WEIGHT", RetrievalSettings.bm25_weight),
             rrf_k=read.whole("RRF_K", RetrievalSettings.rrf_k),

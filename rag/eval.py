@@ -171,7 +171,7 @@ def answers_main(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     options = ChatOptions(
-        top_k=args.k,
+        passages=args.k,
         mode=settings.retrieval.mode,
         # greedy decoding: the same answers on every run, so two settings can be compared
         params=GenerationParams(max_tokens=args.max_tokens, temperature=0.0, timeout=settings.request_timeout),

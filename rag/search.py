@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=MODES, help="retrieval mode (default: hybrid)")
     parser.add_argument("--json", action="store_true", help="print a JSON array of hits")
     args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index, top_k=args.k, mode=args.mode)
+    settings = Settings.from_env(index_dir=args.index, passages=args.k, mode=args.mode)
     try:
         retriever = Retriever(settings)
     except (IndexMissing, IndexUnavailable) as exc:

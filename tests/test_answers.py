@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chat.pipeline import Assistant, ChatOptions
+from rag.chat.pipeline import Assistant, ChatOptions, answer_with
 from rag.chat.prompts import COMPLETION_LEAD, build_prompt
 from rag.config import Settings
 from rag.index.embedding import Embedder
@@ -34,7 +34,7 @@ def _options(max_tokens: int = 32, timeout: float = 60) -> ChatOptions:
 
 
 def _ask(assistant: Assistant, backend: Backend, question: str = QUESTION, **kw: object):
-    return asyncio.run(assistant.answer(backend, question, [], _options(**kw)))  # type: ignore[arg-type]
+    return asyncio.run(answer_with(assistant, backend, question, [], _options(**kw)))  # type: ignore[arg-type]
 
 
 def test_local_model_answers_with_numbered_sources(assistant: Assistant, local_llm) -> None:
@@ -51,7 +51,7 @@ def test_chat_style_with_history_on_a_cloud_stand_in(assistant: Assistant, cloud
     cloud = replace(cloud_backend(Settings.from_env(environ=env).cloud), context_tokens=4096)
     assert cloud.available and not cloud.is_local and cloud.label == "Cloud API"
     history = [Turn("What is TTFT?", "Time to first token [1].")]
-    answer = asyncio.run(assistant.answer(cloud, "And how is throughput measured?", history, _options()))
+    answer = asyncio.run(answer_with(assistant, cloud, "And how is throughput measured?", history, _options()))
     assert answer.error is None and answer.text
     assert answer.backend.model == "stand-in"
 

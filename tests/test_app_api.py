@@ -81,7 +81,7 @@ def test_an_answer_carries_citations_inline_and_as_data(api_app) -> None:
     )
     content = response.choices[0].message.content or ""
     assert content.startswith("The library opens at 10:00 on Saturdays [1].")
-    assert "**Sources**\n[1] library.md" in content and "nothing left this machine" in content
+    assert "**Sources**\n- [1] library.md" in content and "nothing left this machine" in content
     extra = response.model_extra or {}
     first = extra["citations"][0]
     assert first["source"] == "library.md" and first["cited"] is True and "10:00" in first["text"]
@@ -190,7 +190,7 @@ def test_local_first_falls_back_to_the_cloud_only_for_shareable_questions(api_ap
             extra_body={"rag": {"sources": 1}},  # only the library's passage: nothing local-only at stake
         )
         assert (shareable.choices[0].message.content or "").startswith("At 10:00 [1].")
-        assert "answering with the cloud model instead" in (shareable.model_extra or {})["rag"]["route"]
+        assert "answering with the cloud model instead" in (shareable.model_extra or {})["rag"]["route_note"]
         cloud.bodies.clear()
         with pytest.raises(openai.APIStatusError) as failed:
             client.chat.completions.create(

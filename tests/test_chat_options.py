@@ -7,7 +7,7 @@ from rag.chat.pipeline import ChatOptions
 from rag.config import RetrievalSettings
 from rag.llm.sampling import MAX_TOKENS
 
-RETRIEVAL = RetrievalSettings(mode="hybrid", top_k=7)
+RETRIEVAL = RetrievalSettings(mode="hybrid", passages=7)
 
 
 def test_numbers_are_clamped_and_junk_falls_back_to_the_default() -> None:
@@ -21,7 +21,7 @@ def test_numbers_are_clamped_and_junk_falls_back_to_the_default() -> None:
 def test_options_from_a_forged_panel_are_safe() -> None:
     forged = {"mode": "drop-tables", "private_policy": "send-everything", "restore_redacted": "no", "top_k": None}
     options = ChatOptions.from_values({**forged, "system_prompt": "x" * 50_000}, RETRIEVAL, timeout=30)
-    assert options.mode == "hybrid" and options.private_policy == "shareable" and options.top_k == 7
+    assert options.mode == "hybrid" and options.private_policy == "shareable" and options.passages == 7
     assert len(options.system_prompt) == 8000 and options.params.timeout == 30
     assert options.restore_redacted is True  # only an explicit False (the switch) turns it off
 

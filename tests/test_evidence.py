@@ -9,7 +9,8 @@ import pytest
 from rag.answers.evidence import EvidenceFinder, focused
 from rag.answers.grounding import check
 from rag.answers.sentences import split_sentences
-from rag.chat.presentation import UNSUPPORTED_MARK, answer_block, passage_body
+from rag.chat.answer_view import answer_block
+from rag.chat.presentation import UNSUPPORTED_MARK, passage_body
 from rag.index.embedding import Embedder
 from rag.index.records import ChunkRecord
 from rag.index.retrieval import Hit, Retriever

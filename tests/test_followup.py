@@ -28,8 +28,8 @@ CORPUS = {  # indexed once for this module by the `assistant` fixture (conftest.
 
 def test_follow_up_is_searched_with_the_previous_question(assistant: Assistant) -> None:
     turns = [Turn(FIRST, "The user.mime_type extended attribute [1].")]
-    alone = assistant.retrieve(FOLLOW_UP, ChatOptions(top_k=3))
-    followed = assistant.retrieve(FOLLOW_UP, ChatOptions(top_k=3), turns)
+    alone = assistant.retrieve(FOLLOW_UP, ChatOptions(passages=3))
+    followed = assistant.retrieve(FOLLOW_UP, ChatOptions(passages=3), turns)
     assert alone.query == FOLLOW_UP and followed.query == f"{FIRST} {FOLLOW_UP}"
     sources = [[hit.source for hit in r.hits] for r in (alone, followed)]
     assert "shell/bash-guide.md" in sources[0][:2], "alone, the shell's aliases file is a top answer"
@@ -58,5 +58,5 @@ def test_what_reads_as_a_follow_up(question: str, follows: bool) -> None:
 
 def test_a_standalone_question_after_others_is_searched_as_it_is(assistant: Assistant) -> None:
     turns = [Turn(FIRST, "The user.mime_type extended attribute [1].")]
-    retrieval = assistant.retrieve("When do tomatoes need watering?", ChatOptions(top_k=1), turns)
+    retrieval = assistant.retrieve("When do tomatoes need watering?", ChatOptions(passages=1), turns)
     assert retrieval.query == "When do tomatoes need watering?" and retrieval.hits[0].source == "garden.md"

@@ -46,7 +46,7 @@ def _backends(local: FaultServer, cloud: FaultServer, local_mode: str = "ok") ->
 
 
 def _options(**extra: object) -> ChatOptions:
-    return ChatOptions(top_k=4, params=GenerationParams(max_tokens=16), **extra)  # type: ignore[arg-type]
+    return ChatOptions(passages=4, params=GenerationParams(max_tokens=16), **extra)  # type: ignore[arg-type]
 
 
 def _ask(assistant: Assistant, policy: str, backends: dict[str, Backend], question: str, chat: Conversation) -> Answer:

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from rag.answers.answer import Answer
+from rag.chat.answer_view import answer_block
 from rag.chat.options import settings_panel
-from rag.chat.pipeline import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Assistant, ChatOptions, in_language_of
-from rag.chat.presentation import answer_block, retrieval_summary, welcome
+from rag.chat.pipeline import NO_CONTEXT_ANSWER, REFUSED_ANSWER, Assistant, ChatOptions, answer_with, in_language_of
+from rag.chat.presentation import retrieval_summary, welcome
 from rag.chat.presets import load_presets
 from rag.config import RetrievalSettings, Settings
 from rag.i18n import LANGUAGES, Language, browser_language, catalog, fields
@@ -95,9 +96,9 @@ def cloud_answer(sample_retriever: Retriever, embedder: Embedder) -> Answer:
         "Throughput is reported as output tokens per second [1]. It is measured per answer [7]."
     ) as server:
         backend = Backend(key="cloud", label="Cloud", base_url=server.url("ok"), model="m", is_local=False)
-        options = ChatOptions(top_k=3, params=GenerationParams(max_tokens=24))
+        options = ChatOptions(passages=3, params=GenerationParams(max_tokens=24))
         return asyncio.run(
-            Assistant(sample_retriever, embedder).answer(backend, "How is throughput reported?", [], options)
+            answer_with(Assistant(sample_retriever, embedder), backend, "How is throughput reported?", [], options)
         )
 
 
@@ -122,9 +123,9 @@ def test_a_failed_answer_says_what_to_do_in_the_readers_language(
     sample_retriever: Retriever, embedder: Embedder, language: Language
 ) -> None:
     backend = Backend(key="cloud", label="Cloud", base_url="http://127.0.0.1:9/v1", model="m", is_local=False)
-    options = ChatOptions(top_k=2, params=GenerationParams(max_tokens=8, timeout=5, retries=0))
+    options = ChatOptions(passages=2, params=GenerationParams(max_tokens=8, timeout=5, retries=0))
     answer = asyncio.run(
-        Assistant(sample_retriever, embedder).answer(backend, "How is throughput reported?", [], options)
+        answer_with(Assistant(sample_retriever, embedder), backend, "How is throughput reported?", [], options)
     )
     assert answer.error is not None
     block = answer_block(answer, {}, language)

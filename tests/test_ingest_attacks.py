@@ -38,6 +38,7 @@ def _summary_lines(report: IngestReport, kind: str, name: str) -> list[str]:
     return [line for line in format_report(report).splitlines() if line.startswith(f"  {kind}: {printable(name)}: ")]
 
 
+@pytest.mark.slow  # every hostile file of the suite, OCR included: about 100 s
 def test_whole_hostile_folder_in_one_run(tmp_path: Path, embedder: Embedder) -> None:
     expected = hostile.build_all(tmp_path / "data")
     settings, report = _ingest(tmp_path / "data", embedder)

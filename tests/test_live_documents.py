@@ -52,7 +52,7 @@ def test_files_dropped_into_data_are_answerable_without_restart(tmp_path: Path, 
     write(settings.data_dir, "start.md", "The library opens at nine.\n")
     service = ChatService(settings, Backends())
     service.embedder = embedder
-    options = ChatOptions(top_k=3)
+    options = ChatOptions(passages=3)
 
     async def scenario() -> list[str]:
         watcher = asyncio.create_task(service.watch_data())

@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.ingest.pipeline import Ingestor, ingest
@@ -29,6 +31,7 @@ def _probe(data: Path, index: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # commands in their own processes
 def test_an_unchanged_folder_is_checked_without_loading_the_encoder(tmp_path: Path, embedder: Embedder) -> None:
     data, index = tmp_path / "data", tmp_path / "index"
     write(data, "notes.md", "# Notes\n\nThe archive opens on Tuesdays.\n")

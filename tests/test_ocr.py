@@ -74,6 +74,9 @@ def mixed_pdf() -> bytes:
     return out.getvalue()
 
 
+pytestmark = pytest.mark.ocr  # Tesseract and poppler (make system-deps); left out by make test-fast
+
+
 @pytest.fixture(scope="module", autouse=True)
 def tesseract_installed() -> None:
     assert shutil.which("tesseract") and shutil.which("pdftoppm"), "install the OCR packages: make system-deps"

@@ -49,6 +49,7 @@ def test_wrong_bytes_or_a_missing_part_are_refused(tmp_path: Path, monkeypatch: 
         join_parts(missing, tmp_path / "cache")
 
 
+@pytest.mark.slow  # needs the bundled model's package (requirements.txt, not the fast lane's base)
 def test_a_packaged_model_that_is_not_installed_falls_back_to_the_bundled_one(monkeypatch: pytest.MonkeyPatch) -> None:
     qwen = PACKAGED_MODELS["qwen2.5-coder-0.5b"]
     monkeypatch.setitem(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chat.pipeline import REFUSED_ANSWER, Assistant, ChatOptions
+from rag.chat.pipeline import REFUSED_ANSWER, Assistant, ChatOptions, answer_with
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
@@ -49,9 +49,9 @@ def _cloud(server: FaultServer) -> Backend:
 
 
 def _ask(assistant: Assistant, backend: Backend, **options: object):
-    chat = ChatOptions(top_k=5, params=GenerationParams(max_tokens=16), **options)  # type: ignore[arg-type]
+    chat = ChatOptions(passages=5, params=GenerationParams(max_tokens=16), **options)  # type: ignore[arg-type]
     history = [Turn(f"My e-mail is {PATIENT_EMAIL}", "Noted.")]
-    return asyncio.run(assistant.answer(backend, QUESTION, history, chat))
+    return asyncio.run(answer_with(assistant, backend, QUESTION, history, chat))
 
 
 def test_cloud_gets_only_shareable_and_masked_text(assistant: Assistant, fault_server: FaultServer) -> None:
@@ -62,7 +62,8 @@ def test_cloud_gets_only_shareable_and_masked_text(assistant: Assistant, fault_s
         assert secret not in sent, secret
     assert "[EMAIL_1]" in sent and "[PHONE_1]" in sent and "duty doctor" in sent
     assert {h.source for h in answer.sources} == {"lab.md"}
-    assert answer.egress is not None and answer.egress.held_back == 2
+    assert LAB_EMAIL in answer.sources[0].text, "the reader sees the passage as written; only the request is masked"
+    assert answer.egress is not None and answer.egress.held_back == 2 and answer.egress.masked == 3
     summary = answer.egress.summary()
     assert summary.startswith("sent to cloud: 1 chunks from 1 files") and "2 local-only chunks held back" in summary
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from rag.chat.pipeline import Assistant, ChatOptions
-from rag.llm.backends import Backend
+from rag.chat.pipeline import Assistant, ChatOptions, answer_with
+from rag.llm.backends import Backend, BackendKey
 from rag.llm.embedded_server import free_port
 from rag.llm.generation import GenerationParams
 from tests.fault_server import FaultServer
@@ -19,11 +19,11 @@ def _options(**extra: object) -> ChatOptions:
     return ChatOptions(params=GenerationParams(max_tokens=12, temperature=0.1), **extra)  # type: ignore[arg-type]
 
 
-def _fault(server: FaultServer, mode: str, key: str) -> Backend:
+def _fault(server: FaultServer, mode: str, key: BackendKey) -> Backend:
     return Backend(key=key, label=f"fault {mode}", base_url=server.url(mode), model="m", is_local=key == "local")
 
 
-def _down(key: str) -> Backend:
+def _down(key: BackendKey) -> Backend:
     return Backend(
         key=key, label="down", base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", is_local=key == "local"
     )
@@ -33,7 +33,7 @@ def test_rate_limits_and_overload_are_retried_after_the_server_says(
     assistant: Assistant, fault_server: FaultServer
 ) -> None:
     started = time.perf_counter()
-    answer = asyncio.run(assistant.answer(_fault(fault_server, "flaky", "cloud"), QUESTION, [], _options()))
+    answer = asyncio.run(answer_with(assistant, _fault(fault_server, "flaky", "cloud"), QUESTION, [], _options()))
     assert answer.error is None and answer.text
     assert sum(r.startswith("POST") for r in fault_server.requests) == 3
     assert time.perf_counter() - started >= 2.0, "each Retry-After: 1 was waited for"

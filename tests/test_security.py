@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chat.pipeline import Assistant, ChatOptions
+from rag.chat.pipeline import Assistant, ChatOptions, answer_with
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.retrieval import Retriever
@@ -65,7 +65,7 @@ def test_document_instructions_are_sent_as_data(tmp_path: Path, embedder: Embedd
     assistant = Assistant(Retriever(settings, embedder), embedder)
     cloud = Backend(key="cloud", label="recording", base_url=fault_server.url("ok"), model="m", is_local=False)
     options = ChatOptions(params=GenerationParams(max_tokens=8))
-    asyncio.run(assistant.answer(cloud, "When do the greenhouse vents open?", [], options))
+    asyncio.run(answer_with(assistant, cloud, "When do the greenhouse vents open?", [], options))
     messages = json.loads(fault_server.bodies[0])["messages"]
     sent = json.dumps(messages)
     for marker in ("<start_of_turn>", "<end_of_turn>", "[INST]", "[/INST]"):

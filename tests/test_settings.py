@@ -13,7 +13,7 @@ def test_an_empty_environment_gives_the_written_defaults() -> None:
 
 def test_a_variable_overrides_its_default_and_nothing_else() -> None:
     changed = Settings.from_env(environ={"TOP_K": "9", "OCR_DPI": "150"})
-    assert changed.retrieval.top_k == 9 and changed.ocr.dpi == 150
+    assert changed.retrieval.passages == 9 and changed.ocr.dpi == 150
     assert changed.retrieval.fusion == Settings().retrieval.fusion and changed.chunk_tokens == Settings().chunk_tokens
 
 

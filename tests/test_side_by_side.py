@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from rag.bench import read_questions
-from rag.chat.pipeline import Assistant, ChatOptions
-from rag.llm.backends import Backend
+from rag.chat.pipeline import Assistant, ChatOptions, answer_with
+from rag.llm.backends import Backend, BackendKey
 from rag.llm.generation import GenerationParams
 from rag.measure.comparison import markdown_table, summarize
 from rag.measure.metrics import AnswerMetrics, Price, PriceTable
@@ -23,7 +23,7 @@ QUESTION = "How is throughput reported in the course?"
 PRICES = PriceTable({"stand-in-cloud": Price(input=0.40, output=1.60)}, local_hourly_usd=0.0)
 
 
-def _backend(server, key: str, model: str) -> Backend:
+def _backend(server, key: BackendKey, model: str) -> Backend:
     return Backend(
         key=key,
         label=key,
@@ -36,12 +36,14 @@ def _backend(server, key: str, model: str) -> Backend:
 
 
 def _options(max_tokens: int) -> ChatOptions:
-    return ChatOptions(top_k=3, params=GenerationParams(max_tokens=max_tokens, temperature=0.1))
+    return ChatOptions(passages=3, params=GenerationParams(max_tokens=max_tokens, temperature=0.1))
 
 
 def test_metrics_are_present_and_consistent(assistant: Assistant, local_llm, cloud_llm) -> None:
-    local = asyncio.run(assistant.answer(_backend(local_llm, "local", "gemma"), QUESTION, [], _options(24)))
-    cloud = asyncio.run(assistant.answer(_backend(cloud_llm, "cloud", "stand-in-cloud"), QUESTION, [], _options(24)))
+    local = asyncio.run(answer_with(assistant, _backend(local_llm, "local", "gemma"), QUESTION, [], _options(24)))
+    cloud = asyncio.run(
+        answer_with(assistant, _backend(cloud_llm, "cloud", "stand-in-cloud"), QUESTION, [], _options(24))
+    )
     for answer in (local, cloud):
         m = answer.metrics
         assert m is not None and m.error is None and m.ttft_ms is not None
@@ -59,7 +61,7 @@ def test_metrics_are_present_and_consistent(assistant: Assistant, local_llm, clo
 def test_usage_from_the_server_is_used_when_sent(assistant: Assistant, fault_server: FaultServer) -> None:
     fault_server.answer = "Throughput is reported as output tokens per second [1]."
     backend = Backend(key="cloud", label="c", base_url=fault_server.url("ok"), model="stand-in-cloud", is_local=False)
-    metrics = asyncio.run(assistant.answer(backend, QUESTION, [], _options(24))).metrics
+    metrics = asyncio.run(answer_with(assistant, backend, QUESTION, [], _options(24))).metrics
     assert metrics is not None and not metrics.tokens_estimated
     assert (metrics.prompt_tokens, metrics.completion_tokens) == (11, 9)
     assert metrics.cost_usd == pytest.approx(11 * 0.40 / 1e6 + 9 * 1.60 / 1e6)
@@ -68,7 +70,7 @@ def test_usage_from_the_server_is_used_when_sent(assistant: Assistant, fault_ser
 def test_both_stream_at_once_and_the_faster_finishes_first(assistant: Assistant, local_llm, cloud_llm) -> None:
     async def timed(backend: Backend, max_tokens: int) -> tuple[float, float, float]:
         started = time.perf_counter()
-        answer = await assistant.answer(backend, QUESTION, [], _options(max_tokens))
+        answer = await answer_with(assistant, backend, QUESTION, [], _options(max_tokens))
         assert answer.error is None
         return started, time.perf_counter(), answer.total_ms / 1000
 
@@ -92,8 +94,8 @@ def test_a_failing_cloud_leaves_the_local_answer_complete(
 
     async def both():
         return await asyncio.gather(
-            assistant.answer(_backend(local_llm, "local", "gemma"), QUESTION, [], _options(16)),
-            assistant.answer(failing, QUESTION, [], _options(16)),
+            answer_with(assistant, _backend(local_llm, "local", "gemma"), QUESTION, [], _options(16)),
+            answer_with(assistant, failing, QUESTION, [], _options(16)),
         )
 
     local, cloud = asyncio.run(both())

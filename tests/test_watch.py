@@ -56,6 +56,7 @@ def _add_late_files(data: Path) -> None:
     time.sleep(3)
 
 
+@pytest.mark.slow  # a watcher process and its settle times
 def test_watch_reindexes_on_add_change_and_delete(tmp_path: Path) -> None:
     data, index = tmp_path / "data", tmp_path / "index"
     write(data, "first.md", "The first file talks about comets.\n")

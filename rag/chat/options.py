@@ -82,9 +82,9 @@ def settings_panel(
     if cloud_unavailable is None:
         fields.append(_model_field("cloud_model", label("cloud_model"), models.get("cloud") or []))
     fields.append(Field("select", "preset", label("preset"), CUSTOM_PRESET, presets_offered))
-    top_k = {TOP_K.id: float(retrieval.top_k)}
+    passages = {TOP_K.id: float(retrieval.passages)}
     fields += [
-        _number_field(n, label(n.id), top_k.get(n.id, n.default)) for n in (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K)
+        _number_field(n, label(n.id), passages.get(n.id, n.default)) for n in (TEMPERATURE, TOP_P, MAX_TOKENS, TOP_K)
     ]
     private = {label(f"private_policy_{value}"): value for value in PRIVATE_POLICIES}
     fields += [

@@ -26,7 +26,7 @@ from rag.chat.options import (
     choice,
 )
 from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, build_prompt
-from rag.chat.routing import Policy, fallback_reason
+from rag.chat.routing import POLICIES, Policy, fallback_reason
 from rag.config import RetrievalSettings
 from rag.i18n import Text, written_language
 from rag.index.embedding import Embedder
@@ -35,8 +35,8 @@ from rag.llm.backends import Backend
 from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
 from rag.llm.requests import Prompt, Turn
 from rag.measure.metrics import AnswerMetrics, PriceTable, count_with_server, decode_rate
-from rag.privacy.redaction import Redactor
-from rag.privacy.rules import Egress, PrivacyRules, redact_prompt
+from rag.privacy.gate import PrivacyGate
+from rag.privacy.rules import PrivacyRules
 
 PROMPT_MARGIN_TOKENS = 64
 """Room left for the chat template's own tokens, which the prompt builder cannot see."""
@@ -68,7 +68,7 @@ class Retrieval:
 class ChatOptions:
     """Per-chat choices from the settings panel (or the command line); defaults from `rag.chat.options`."""
 
-    top_k: int = int(TOP_K.default)
+    passages: int = int(TOP_K.default)  # passages retrieved for each question
     mode: str = "hybrid"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     params: GenerationParams = field(default_factory=GenerationParams)
@@ -83,13 +83,13 @@ class ChatOptions:
             temperature=TEMPERATURE.read(values),
             top_p=TOP_P.read(values),
             max_tokens=int(MAX_TOKENS.read(values)),
-            top_k=int(SAMPLER_TOP_K.read(values)) or None,
+            sampler_top_k=int(SAMPLER_TOP_K.read(values)) or None,
             repeat_penalty=REPEAT_PENALTY.read(values) or None,
             timeout=timeout,
         )
         prompt = values.get("system_prompt")
         return cls(
-            top_k=int(TOP_K.read(values, retrieval.top_k)),
+            passages=int(TOP_K.read(values, retrieval.passages)),
             mode=choice(values.get("mode"), list(MODES), retrieval.mode),
             system_prompt=prompt[:SYSTEM_PROMPT_MAX_CHARS]
             if isinstance(prompt, str) and prompt.strip()
@@ -135,6 +135,7 @@ class Assistant:
         settings = retriever.settings
         self.prices = prices or PriceTable.load(settings.costs)
         self.privacy = privacy or PrivacyRules.from_settings(settings.privacy)
+        self.gate = PrivacyGate(self.privacy)
         self.evidence = EvidenceFinder(embedder)
 
     def retrieve(self, question: str, options: ChatOptions, turns: list[Turn] | None = None) -> Retrieval:
@@ -142,14 +143,14 @@ class Assistant:
         started = time.perf_counter()
         self.retriever.refresh()
         query = search_query(question, turns or [])
-        hits = self.retriever.search(query, k=options.top_k, mode=options.mode)
+        hits = self.retriever.search(query, k=options.passages, mode=options.mode)
         milliseconds = (time.perf_counter() - started) * 1000
         encoder = self.retriever.embedder
         configured = self.retriever.settings.retrieval.relevance_floor
         floor = encoder.relevance_floor if configured is None else configured
         return Retrieval(hits, is_relevant(query, hits, floor, encoder.multilingual), milliseconds, query)
 
-    def count_tokens(self, text: str) -> int:
+    def _count_tokens(self, text: str) -> int:
         return self.embedder.count_many([text])[0]
 
     def prompt(
@@ -159,59 +160,68 @@ class Assistant:
         if backend.passage_chars:
             hits = [focused(question, hit, backend.passage_chars) for hit in hits]
         return build_prompt(
-            backend.prompt_style, question, hits, history, options.system_prompt, self.count_tokens, budget
+            backend.prompt_style, question, hits, history, options.system_prompt, self._count_tokens, budget
         )
 
-    def prepare(
-        self, backend: Backend, question: str, hits: list[Hit], history: list[Turn], options: ChatOptions
-    ) -> tuple[Prompt | None, Egress]:
-        """The prompt for this backend, and what it would send off the machine.
+    def start(
+        self, backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions
+    ) -> tuple[Answer, Prompt | None]:
+        """The answer to fill for this backend and the prompt to stream it from (None: refused, nothing sent).
 
-        A cloud backend never gets local-only passages, nor earlier turns made from local-only text,
-        and everything it gets is masked; when only local-only passages answer the question, or the
-        chat says "refuse" and local-only material is involved, nothing is sent.
+        The prompt is built from what the privacy gate admits: for a cloud backend, shareable passages and
+        turns only, each masked; the answer's sources are those passages as the reader sees them.
         """
-        if backend.is_local:
-            return self.prompt(backend, question, hits, history, options), Egress(cloud=False)
-        shareable, private = self.privacy.shareable(hits)
-        turns = [turn for turn in history if not turn.local_only]
-        held_turns = len(history) - len(turns)
-        if not shareable or ((private or held_turns) and options.private_policy == "refuse"):
-            return None, Egress(cloud=True, held_back=len(private), held_turns=held_turns, refused=True)
-        redactor = Redactor.with_user_patterns(list(self.privacy.user_patterns))
-        prompt = redact_prompt(self.prompt(backend, question, shareable, turns, options), redactor)
-        files = len({hit.source for hit in prompt.sources})
-        egress = Egress(True, len(prompt.sources), files, len(private), redactor.count, turns=prompt.turns_sent)
-        egress.held_turns, egress.redactor = held_turns, redactor
-        return prompt, egress
+        refuse = options.private_policy == "refuse"
+        admitted = self.gate.admit(
+            not backend.is_local, question, retrieval.hits, history, options.system_prompt, refuse
+        )
+        egress = admitted.egress
+        if admitted.refused:
+            refused = in_language_of(question, REFUSED_ANSWER)
+            return Answer(refused, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
+        prompt = self.prompt(
+            backend,
+            admitted.question,
+            admitted.hits,
+            admitted.history,
+            replace(options, system_prompt=admitted.system_prompt),
+        )
+        if egress.cloud:
+            egress.chunks, egress.files = len(prompt.sources), len({hit.source for hit in prompt.sources})
+            egress.turns = prompt.turns_sent
+        local_only = backend.is_local and self.involves_local_only(prompt.sources, prompt.history_sent(history))
+        answer = Answer("", backend, admitted.shown(prompt.sources), egress=egress, local_only=local_only)
+        return answer, prompt
 
     def involves_local_only(self, hits: list[Hit], history: list[Turn]) -> bool:
         """Whether local-only text is at stake: then a failure never falls back to the cloud."""
         return self.privacy.has_private(hits) or any(turn.local_only for turn in history)
 
-    def start(
-        self, backend: Backend, question: str, retrieval: Retrieval, history: list[Turn], options: ChatOptions
-    ) -> tuple[Answer, Prompt | None]:
-        """The answer to fill for this backend and the prompt to stream it from (None: refused, nothing sent)."""
-        prompt, egress = self.prepare(backend, question, retrieval.hits, history, options)
-        if prompt is None:
-            refused = in_language_of(question, REFUSED_ANSWER)
-            return Answer(refused, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
-        local_only = backend.is_local and self.involves_local_only(prompt.sources, prompt.history_sent(history))
-        return Answer("", backend, prompt.sources, egress=egress, local_only=local_only), prompt
-
     async def stream(
         self, question: str, prompt: Prompt, retrieval: Retrieval, options: ChatOptions, answer: Answer
     ) -> AsyncIterator[str]:
-        """Stream the answer's text; `answer` is complete (cited sources, timings, error) when this ends."""
+        """Stream the answer's text as the reader sees it; `answer` is complete (cited sources, timings,
+        error) when this ends.
+
+        The one place the model's text is shaped for every client: the lead written for a base model comes
+        with its first real token (never before: if the model fails, nothing was said), and masked values
+        are restored as they stream when the chat asks for it.
+        """
         outcome = StreamOutcome()
+        redactor = answer.egress.redactor if answer.egress and options.restore_redacted else None
+        restorer = redactor.stream_restorer() if redactor else None
+        shown, lead = [], prompt.lead
         async for piece in stream_answer(answer.backend, prompt, options.params, outcome):
-            yield piece
-        answer.text = outcome.text.strip()
-        if answer.egress and answer.egress.redactor and options.restore_redacted:
-            answer.text = answer.egress.redactor.restore(answer.text)
-        if prompt.lead and answer.text == prompt.lead.strip():
-            answer.text = ""  # the model stopped at once: no answer, only the lead we wrote for it
+            text = restorer.feed(lead + piece) if restorer else lead + piece
+            lead = ""
+            if text:
+                shown.append(text)
+                yield text
+        tail = restorer.flush() if restorer else ""
+        if tail:
+            shown.append(tail)
+            yield tail
+        answer.text = "".join(shown).strip() if outcome.text.strip() else ""
         answer.error, answer.cut = outcome.error, outcome.cut
         answer.cited = cited_numbers(answer.text, len(prompt.sources))
         answer.retrieval_ms = retrieval.milliseconds
@@ -219,10 +229,10 @@ class Assistant:
         if outcome.first_token_at is not None:
             answer.first_token_ms = (outcome.first_token_at - outcome.started) * 1000
         answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
-        answer.metrics = await asyncio.to_thread(self.measure, question, prompt, outcome, answer)
-        await asyncio.to_thread(self.check, question, answer)
+        answer.metrics = await asyncio.to_thread(self._measure, question, prompt, outcome, answer)
+        await asyncio.to_thread(self._check, question, answer)
 
-    def check(self, question: str, answer: Answer) -> None:
+    def _check(self, question: str, answer: Answer) -> None:
         """Quote the evidence and mark what no source supports: a reader checks the answer at a glance."""
         answer.evidence = self.evidence.quote(question, answer.sources, answer.cited)
         answer.weak_evidence = (
@@ -233,17 +243,16 @@ class Assistant:
     def _tokens(self, backend: Backend, text: str) -> int:
         """The model's own count where its server can tokenize, else the embedding tokenizer's."""
         exact = count_with_server(backend.base_url, text) if backend.is_local else None
-        return exact if exact is not None else self.count_tokens(text)
+        return exact if exact is not None else self._count_tokens(text)
 
-    def measure(self, question: str, prompt: Prompt, outcome: StreamOutcome, answer: Answer) -> AnswerMetrics:
+    def _measure(self, question: str, prompt: Prompt, outcome: StreamOutcome, answer: Answer) -> AnswerMetrics:
         """The same measurements for every backend; token counts are estimates where the server sent no usage."""
         backend = answer.backend
         if outcome.usage is not None:
             prompt_tokens, completion_tokens = outcome.usage
         else:
             sent = prompt.text or "\n".join(m["content"] for m in prompt.messages)
-            generated = outcome.text[len(prompt.lead) :] if outcome.text.startswith(prompt.lead) else outcome.text
-            prompt_tokens, completion_tokens = self._tokens(backend, sent), self._tokens(backend, generated)
+            prompt_tokens, completion_tokens = self._tokens(backend, sent), self._tokens(backend, outcome.text)
         cost = self.prices.cost(
             backend.is_local, backend.model, prompt_tokens, completion_tokens, answer.total_ms / 1000
         )
@@ -262,23 +271,6 @@ class Assistant:
             cost_usd=cost,
             error=str(answer.error) if answer.error else None,
         )
-
-    async def answer(
-        self,
-        backend: Backend,
-        question: str,
-        history: list[Turn],
-        options: ChatOptions,
-        retrieval: Retrieval | None = None,
-    ) -> Answer:
-        """One backend's whole answer, collected (retrieving first unless given)."""
-        if retrieval is None:
-            retrieval = await asyncio.to_thread(self.retrieve, question, options)
-        if not retrieval.relevant:
-            text = in_language_of(question, NO_CONTEXT_ANSWER)
-            return Answer(text, backend, [], retrieval_ms=retrieval.milliseconds, no_context=True)
-        reply = Reply(self, backend, Asked(question, retrieval, history, options), None)
-        return await reply.collect()
 
     async def ask(
         self,
@@ -308,6 +300,19 @@ class Assistant:
 
 
 Deliver = Callable[["Reply"], Awaitable[None]]
+
+
+async def answer_with(
+    assistant: Assistant, backend: Backend, question: str, history: list[Turn], options: ChatOptions
+) -> Answer:
+    """One backend's whole answer through the one answer path (`Assistant.ask` with that backend alone),
+    for measurements and scripts that pick the backend themselves."""
+    policy = POLICIES[backend.key]
+    exchange = await assistant.ask(question, Conversation(turns=list(history)), options, policy, lambda _: backend)
+    if exchange.answers:
+        return exchange.answers[0]
+    text = in_language_of(question, NO_CONTEXT_ANSWER)
+    return Answer(text, backend, [], retrieval_ms=exchange.retrieval.milliseconds, no_context=True)
 
 
 class Reply:

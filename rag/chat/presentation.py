@@ -87,17 +87,6 @@ def grounding_notes(answer: Answer, language: Language) -> str:
     return "".join(f"\n\n_{note}_" for note in notes)
 
 
-def answer_block(answer: Answer, pdf_names: dict[int, str], language: Language) -> str:
-    """The finished message: the answer, its sources, its measurements, what left the machine and why this backend."""
-    if answer.egress is not None and answer.egress.refused:
-        return inert(f"{answer.text}\n\n{egress_line(answer.egress, language)}")
-    text = answer.grounding.marked(answer.text, UNSUPPORTED_MARK)
-    body = text + error_block(answer, language) + grounding_notes(answer, language) + evidence_block(answer, language)
-    parts = [body, sources_block(answer, pdf_names, language), "", metrics_line(answer, language)]
-    route = f" · _{say(answer.route_note, language)}_" if answer.route_note else ""
-    return inert("\n".join([*parts, egress_line(answer.egress, language) + route]))
-
-
 def sources_block(answer: Answer, pdf_names: dict[int, str], language: Language) -> str:
     """The list under an answer: cited sources first, each with its file, page and a quote."""
     if not answer.sources:

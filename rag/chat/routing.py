@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from rag.i18n import Text
+from rag.llm.backends import BackendKey
+
+PolicyKey = Literal["local", "cloud", "both", "local-first", "cloud-first"]
 
 
 @dataclass(frozen=True)
 class Policy:
-    key: str
-    primary: str
-    fallback: str | None = None
+    key: PolicyKey
+    primary: BackendKey
+    fallback: BackendKey | None = None
     latency_budget: bool = False  # a slow first token also counts as a failure of the primary
 
     @property
@@ -20,7 +24,7 @@ class Policy:
         return Text.of(f"policy.{self.key}")
 
 
-POLICIES = {
+POLICIES: dict[str, Policy] = {  # looked up by what a client or the settings panel sent
     policy.key: policy
     for policy in (
         Policy("local", "local"),

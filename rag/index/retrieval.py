@@ -213,7 +213,7 @@ class Retriever:
 
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         """The best `k` distinct passages for `question`, best first."""
-        k = k or self.settings.retrieval.top_k
+        k = k or self.settings.retrieval.passages
         mode = mode or self.settings.retrieval.mode
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")

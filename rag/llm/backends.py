@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import requests
 
-from rag.config import DEFAULT_CLOUD_BASE_URL, CloudSettings
+from rag.config import DEFAULT_CLOUD_BASE_URL, CloudSettings, PromptStyle
 from rag.i18n import DEFAULT, Language, Text, tr
+
+BackendKey = Literal["local", "cloud"]
+"""Which of a chat's two backends: the one on this machine, or the cloud one."""
 
 
 @dataclass(frozen=True)
 class Backend:
     """An OpenAI-compatible endpoint and how to talk to it. `api_key` is never shown or logged."""
 
-    key: str  # "local" or "cloud"
+    key: BackendKey
     label: str  # what the user sees, e.g. "Ollama" or "OpenAI"
     base_url: str
     model: str
     api_key: str = field(default="not-needed", repr=False)
     is_local: bool = True
-    prompt_style: str = "chat"  # "chat", or "completion" for base models that only continue text
+    prompt_style: PromptStyle = "chat"  # "completion" for base models that only continue text
     context_tokens: int = 8192
     accepts_sampler_extras: bool = True  # top_k / repeat_penalty through extra_body
     passage_chars: int = 0  # send each source cut to this many characters around its best sentence (0: whole)

@@ -28,7 +28,7 @@ class GenerationParams:
     temperature: float = TEMPERATURE.default
     top_p: float = TOP_P.default
     max_tokens: int = int(MAX_TOKENS.default)
-    top_k: int | None = None
+    sampler_top_k: int | None = None  # the sampler's top-k (not the number of passages)
     repeat_penalty: float | None = None
     timeout: float = 120.0
     first_token_budget: float | None = None  # seconds; past it the attempt fails (a routing policy may fall back)
@@ -117,7 +117,7 @@ def request_arguments(backend: Backend, prompt: Prompt, params: GenerationParams
         "stream_options": {"include_usage": True},
         "timeout": params.timeout,
     }
-    extras = {"top_k": params.top_k, "repeat_penalty": params.repeat_penalty}
+    extras = {"top_k": params.sampler_top_k, "repeat_penalty": params.repeat_penalty}
     extras = {k: v for k, v in extras.items() if v is not None}
     if extras and backend.accepts_sampler_extras:
         arguments["extra_body"] = extras
@@ -195,9 +195,6 @@ async def stream_answer(
     try:
         if backend.prepare is not None:
             await asyncio.to_thread(backend.prepare, backend)
-        if prompt.lead:
-            outcome.text = prompt.lead
-            yield prompt.lead
         for attempt in range(params.retries + 1):
             try:
                 async for piece in _attempt(client, backend, prompt, params, outcome):

@@ -18,22 +18,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from rag.answers.answer import Answer
+from rag.chat.answer_view import answer_json, answer_notes
 from rag.chat.pipeline import ChatOptions, Conversation, Exchange, Reply
 from rag.chat.service import ChatService
 from rag.privacy.answer_ledger import AnswerLedger, Given
-from rag.privacy.rules import Egress
 from rag.web.api_access import ApiAccess, Denied
 from rag.web.openai_schema import (
     ApiError,
     ApiRequest,
-    checks_text,
     chunk,
-    citations,
     completion,
-    details,
     models_list,
     parse_request,
-    sources_text,
     usage,
 )
 
@@ -67,13 +63,6 @@ def _final(exchange: Exchange) -> Answer | None:
     """The answer the client gets: the fallback's when the first backend failed, else the first."""
     good = [answer for answer in exchange.answers if answer.text]
     return good[-1] if good else (exchange.answers[-1] if exchange.answers else None)
-
-
-def _egress_line(egress: Egress | None) -> str:
-    if egress is None:
-        return ""
-    icon = "☁️" if egress.cloud and not egress.refused else "🔒"
-    return f"\n\n_{icon} {egress.summary()}_"
 
 
 def _failure(exchange: Exchange, answer: Answer | None) -> ApiError | None:
@@ -138,7 +127,7 @@ class RagApi:
             if events is None:
                 await reply.collect()
             else:
-                await _stream_reply(reply, options.restore_redacted, events)
+                await _stream_reply(reply, events)
 
         exchange = await self.service.assistant.ask(
             parsed.question,
@@ -157,12 +146,11 @@ class RagApi:
 
     @staticmethod
     def _tail(answer: Answer | None, exchange: Exchange) -> str:
-        """What follows the answer's text: why it stopped early, the sources, what left the machine."""
+        """What follows the answer's text: the same notes the chat shows, in English, and the exchange's note."""
         if answer is None:
             return ""
-        cut = f"\n\n_The answer was cut off: {answer.error.what}._" if answer.error and answer.cut else ""
         note = f"\n\n_{exchange.note_text}_" if exchange.note and answer.text else ""
-        return cut + note + checks_text(answer) + sources_text(answer) + _egress_line(answer.egress)
+        return answer_notes(answer, {}, "en") + note
 
     def _content(self, answer: Answer | None, exchange: Exchange) -> str:
         if answer is None:
@@ -171,11 +159,10 @@ class RagApi:
 
     @staticmethod
     def _extra(answer: Answer | None, exchange: Exchange) -> dict[str, Any]:
-        egress = answer.egress.summary() if answer is not None and answer.egress else "nothing left this machine"
-        return {
-            "citations": citations(answer) if answer is not None else [],
-            "rag": details(answer, exchange.note_text, egress),
-        }
+        if answer is None:
+            return {"citations": [], "rag": {"note": exchange.note_text, "egress": "nothing left this machine"}}
+        view = answer_json(answer)
+        return {"citations": view["sources"], "rag": {**view, "note": exchange.note_text}}
 
     async def _streamed(self, parsed: ApiRequest) -> Response:
         """Server-sent events; a failure before any text is still a plain HTTP error, as clients expect."""
@@ -230,26 +217,7 @@ def _sse(data: dict[str, Any]) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def _stream_reply(reply: Reply, restore: bool, events: asyncio.Queue[Event]) -> None:
-    """Forward one backend's text as it streams, with masked values restored on the way.
-
-    The first piece is held until a second one comes: it may be only the lead written for a base model,
-    which must not reach the client if that model then fails and another backend answers instead.
-    """
-    held: str | None = None
-    restorer = None
+async def _stream_reply(reply: Reply, events: asyncio.Queue[Event]) -> None:
+    """Forward one backend's text as it streams (already as the reader sees it)."""
     async for piece in reply:
-        if restorer is None and restore and reply.answer.egress and reply.answer.egress.redactor:
-            restorer = reply.answer.egress.redactor.stream_restorer()
-        text = restorer.feed(piece) if restorer else piece
-        if held is None:
-            held = text
-            continue
-        if held:
-            await events.put(("text", held))
-            held = ""
-        if text:
-            await events.put(("text", text))
-    tail = (held or "") + (restorer.flush() if restorer else "")
-    if reply.answer.text and tail:
-        await events.put(("text", tail))
+        await events.put(("text", piece))

@@ -6,7 +6,6 @@ through the same table as the chat's settings panel (`ChatOptions.from_values`).
 
 from __future__ import annotations
 
-import textwrap
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -14,7 +13,6 @@ from typing import Any
 
 from rag.answers.answer import Answer
 from rag.chat.options import SYSTEM_PROMPT_MAX_CHARS
-from rag.chat.presentation import shown_label
 from rag.chat.routing import POLICIES, Policy
 from rag.llm.requests import Turn
 from rag.privacy.answer_ledger import AnswerLedger
@@ -30,7 +28,6 @@ CLOUD_MODELS = {"rag-cloud", "rag-local-first", "rag-cloud-first"}
 MAX_MESSAGES = 200
 MAX_MESSAGE_CHARS = 32_000
 MAX_QUESTION_CHARS = 8_000
-SOURCES_HEADING = "\n\n**Sources**\n"
 
 
 class ApiError(Exception):
@@ -153,75 +150,6 @@ def models_list(cloud_available: bool, created: int) -> dict[str, Any]:
             {"id": name, "object": "model", "created": created, "owned_by": "rag"}
             for name in available_models(cloud_available)
         ],
-    }
-
-
-def sources_text(answer: Answer) -> str:
-    """The inline citations clients show as they are: cited sources (or all retrieved, when none is cited)."""
-    if not answer.sources:
-        return ""
-    numbers = answer.cited or list(range(1, len(answer.sources) + 1))
-    note = "" if answer.cited else " (none cited; retrieved)"
-    lines = [
-        f"[{n}] {shown_label(answer.sources[n - 1], 'en')}: “{_short(answer.sources[n - 1].text)}”" for n in numbers
-    ]
-    return SOURCES_HEADING.rstrip("\n") + note + "\n" + "\n".join(lines)
-
-
-def _short(text: str) -> str:
-    return textwrap.shorten(text, 100, placeholder=" ...")
-
-
-def checks_text(answer: Answer) -> str:
-    """What the chat shows for checking an answer: the best evidence sentence and what no source supports."""
-    parts = []
-    if answer.weak_evidence and answer.text:
-        parts.append("_The sources barely match this question: the answer may not be in your documents._")
-    if answer.grounding.unsupported:
-        parts.append(f"_⚠️ No single source supports: “{_short(answer.grounding.unsupported[0].text)}”. Check it._")
-    if answer.grounding.missing_sources:
-        cited = ", ".join(f"[{n}]" for n in answer.grounding.missing_sources)
-        parts.append(f"_The answer cites {cited}, but there are only {len(answer.sources)} sources._")
-    parts += [f"> “{quote.text}” [{quote.number}]" for quote in answer.evidence[:1]]
-    return "".join(f"\n\n{part}" for part in parts)
-
-
-def citations(answer: Answer) -> list[dict[str, Any]]:
-    """Every source the answer was given, for clients that read structured data."""
-    return [
-        {
-            "number": number,
-            "source": hit.source,
-            "page": hit.page,
-            "heading": list(hit.chunk.heading_path),
-            "cited": number in answer.cited,
-            "score": round(hit.score, 4),
-            "text": hit.text,
-        }
-        for number, hit in enumerate(answer.sources, start=1)
-    ]
-
-
-def details(answer: Answer | None, note: str, egress: str) -> dict[str, Any]:
-    """What the chat shows under an answer: who answered and why, what left the machine, what to check."""
-    if answer is None:
-        return {"note": note, "egress": egress}
-    metrics = answer.metrics
-    return {
-        "backend": answer.backend.label,
-        "model": answer.backend.model,
-        "local": answer.backend.is_local,
-        "route": str(answer.route_note or ""),
-        "note": note,
-        "egress": egress,
-        "evidence": [{"number": q.number, "text": q.text} for q in answer.evidence],
-        **answer.grounding.to_json(),
-        "weak_evidence": answer.weak_evidence,
-        "retrieval_ms": round(answer.retrieval_ms, 1),
-        "first_token_ms": None if answer.first_token_ms is None else round(answer.first_token_ms, 1),
-        "total_ms": round(answer.total_ms, 1),
-        "cost_usd": None if metrics is None else metrics.cost_usd,
-        "tokens_estimated": None if metrics is None else metrics.tokens_estimated,
     }
 
 
