@@ -21,7 +21,11 @@ from rag.llm.generation import GenerationParams
 def to_json(exchange: Exchange) -> dict[str, object]:
     """The answer that counts (the last one given) at the top level, every answer under "answers"."""
     answers = [answer_json(a) for a in exchange.answers]
-    main: dict[str, object] = answers[-1] if answers else {"answer": exchange.note_text, "sources": []}
+    if answers:
+        main: dict[str, object] = answers[-1]
+    else:  # declined: nothing generated; the closest passages are listed, none cited
+        closest = [{**hit.to_json(), "cited": False} for hit in exchange.retrieval.hits]
+        main = {"answer": exchange.note_text, "sources": closest, "declined": exchange.declined}
     return {**main, "no_context": not exchange.retrieval.relevant, "note": exchange.note_text, "answers": answers}
 
 

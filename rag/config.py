@@ -46,6 +46,8 @@ def is_postgres_url(url: str) -> bool:
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["score", "rrf"]
 PromptStyle = Literal["", "chat", "completion"]
+AnswerFrom = Literal["", "evidence", "passages"]
+"""What a model answers from: the selected evidence sentences, or whole passages ("": the backend's default)."""
 """A local server's prompt: "" lets the backend choose (completion for the bundled base model, else chat)."""
 Choice = TypeVar("Choice", bound=str)
 
@@ -55,7 +57,7 @@ VARIABLES = (
     "DATA_DIR", "INDEX_DIR", "INDEX_URL", "EMBED_MODEL", "EMBED_DEVICE", "EMBED_BATCH_SIZE", "EMBED_BACKEND", "EMBED_CACHE_DIR", "CHUNK_TOKENS",
     "CHUNK_OVERLAP_TOKENS", "MAX_FILE_MB", "REQUEST_TIMEOUT", "RETRIEVAL_MODE", "TOP_K", "DENSE_WEIGHT",
     "BM25_WEIGHT", "RRF_K", "FUSION", "DENSE_WEIGHT_OTHER_SCRIPTS", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
-    "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "FOUNDRY_MODEL",
+    "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "LOCAL_ANSWER_FROM", "CLOUD_ANSWER_FROM", "FOUNDRY_MODEL",
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "LMSTUDIO_BASE_URL", "LLAMA_SERVER_BASE_URL", "VLLM_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "HISTORY_URL", "CHAINLIT_HOST",
     "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "PRESETS_FILE", "LOCAL_HOURLY_COST",
@@ -131,6 +133,7 @@ class LocalSettings:
     gguf: str = ""  # the embedded server's model: a GGUF file or a Hugging Face repo id
     threads: int = 1
     passage_chars: int | None = None  # default: 600 for the embedded model, whole passages for a server
+    answer_from: AnswerFrom = ""  # default: evidence for the embedded model, passages for a server
     foundry_model: str = ""
     ollama_base_url: str = OLLAMA_URL
     ollama_model: str = ""
@@ -148,6 +151,7 @@ class CloudSettings:
     base_url: str = DEFAULT_CLOUD_BASE_URL
     model: str = DEFAULT_CLOUD_MODEL
     context_tokens: int = 128_000
+    answer_from: AnswerFrom = "passages"
 
 
 @dataclass(frozen=True)
@@ -313,6 +317,7 @@ class Settings:
                 base_url=read.text("OPENAI_BASE_URL", CloudSettings.base_url).rstrip("/"),
                 model=read.text("CLOUD_MODEL", CloudSettings.model),
                 context_tokens=read.whole("CLOUD_CONTEXT_TOKENS", CloudSettings.context_tokens),
+                answer_from=read.choice("CLOUD_ANSWER_FROM", CloudSettings.answer_from, get_args(AnswerFrom)),
             ),
             privacy=PrivacySettings(read.listed("PRIVATE_PATHS"), read.listed("REDACT_PATTERNS", "||")),
             history=_history(read),
@@ -390,6 +395,7 @@ def _local(read: _Reader) -> LocalSettings:
         gguf=read.text("LOCAL_GGUF"),
         threads=read.whole("LOCAL_THREADS", LocalSettings.threads),
         passage_chars=None if (chars := read.optional_number("LOCAL_PASSAGE_CHARS")) is None else int(chars),
+        answer_from=read.choice("LOCAL_ANSWER_FROM", LocalSettings.answer_from, get_args(AnswerFrom)),
         foundry_model=read.text("FOUNDRY_MODEL"),
         ollama_base_url=read.text("OLLAMA_BASE_URL", LocalSettings.ollama_base_url).rstrip("/"),
         ollama_model=read.text("OLLAMA_MODEL"),

@@ -117,7 +117,9 @@ def table(results: dict[str, Scores]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.eval", description="Measure retrieval quality.")
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL of {question, source, evidence?, page?}")
+    parser.add_argument(
+        "--questions", type=Path, required=True, action="append", help="JSONL of {question, source, evidence?, page?}"
+    )
     parser.add_argument("--index", type=Path, help="index folder (default: $INDEX_DIR or index/)")
     parser.add_argument("--k", type=int, default=5, help="cut-off for hit@k and evidence hit@k (default 5)")
     parser.add_argument("--mode", choices=(*MODES, "all"), default="all", help="one mode, or all of them side by side")
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         return answers_main(settings, args)
     try:
         retriever = Retriever(settings)
-        questions = load_questions(args.questions, args.split)
+        questions = [q for path in args.questions for q in load_questions(path, args.split)]
     except (IndexMissing, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -164,7 +166,7 @@ def answers_main(settings: Settings, args: argparse.Namespace) -> int:
     from rag.llm.generation import GenerationParams
 
     try:
-        cases = load_cases(args.questions)[: args.limit]
+        cases = [case for path in args.questions for case in load_cases(path, args.split)][: args.limit]
         service = ChatService(settings, build_index=False)
         _ = service.assistant
     except (IndexMissing, ValueError, OSError) as exc:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rag.answers.claims import ClaimReport
 from rag.answers.evidence import Evidence
 from rag.answers.grounding import Grounding
+from rag.answers.repair import Repair
 from rag.i18n import Text
 from rag.index.retrieval import Hit
 from rag.llm.backends import Backend
@@ -38,6 +40,8 @@ class Answer:
     evidence: list[Evidence] = field(default_factory=list)  # the sentences in its sources that best answer
     grounding: Grounding = field(default_factory=Grounding)  # unsupported sentences, citations of no source
     weak_evidence: bool = False  # no sentence of the sources matches the question well: maybe not in them
+    claims: ClaimReport = field(default_factory=ClaimReport)  # numbers, names, URLs... checked against sources
+    repair: Repair | None = None  # what was changed before showing: citations, links, sentences replaced
 
     def turn(self, question: str) -> Turn:
         """This answer as an earlier turn of the chat, carrying its local-only mark."""

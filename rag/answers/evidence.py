@@ -42,6 +42,9 @@ CITED_SHARE = 0.85
 """The cited sources' best sentence is quoted when it scores at least this share of the best overall."""
 SHORT_SENTENCE_CHARS = 60
 """A best sentence shorter than this is quoted with the one after it."""
+PROMPT_EVIDENCE = 3
+"""Sentences an evidence-first prompt carries: the answer is nearly always among the best three, and a
+short prompt is what makes a small model on a CPU answer quickly."""
 QUESTION_PENALTY = 0.6
 """A sentence that asks (an FAQ's question, a heading) is rarely the answer: the one after it is."""
 
@@ -115,6 +118,23 @@ class EvidenceFinder:
         elif len(ranked) > 1 and ranked[1].score >= SECOND_SENTENCE_SHARE * best.score:
             quoted.append(_evidence(ranked[1], hits[ranked[1].number - 1]))
         return quoted
+
+    def select(self, question: str, hits: list[Hit], count: int = PROMPT_EVIDENCE) -> list[Evidence]:
+        """The sentences to answer from, best first, before any model runs: the best few, each with the
+        sentence after it where it asks or is too short to say anything alone."""
+        chosen: list[Evidence] = []
+        for candidate in self.candidates(question, hits)[:count]:
+            if candidate.score <= 0:
+                break
+            hit = hits[candidate.number - 1]
+            quoted = _evidence(candidate, hit)
+            following = _next_sentence(hit, candidate.sentence)
+            if following is not None and (
+                _asks(candidate.sentence) or len(candidate.sentence.text) < SHORT_SENTENCE_CHARS
+            ):
+                quoted = replace(quoted, text=hit.text[candidate.sentence.start : following.end], end=following.end)
+            chosen.append(quoted)
+        return chosen
 
 
 def _says_something(sentence: Sentence) -> bool:

@@ -28,6 +28,13 @@ class Grounding:
     def to_json(self) -> dict[str, object]:
         return {"unsupported": [s.text for s in self.unsupported], "missing_sources": self.missing_sources}
 
+    def add_unsupported(self, sentences: list[Sentence]) -> None:
+        """Sentences another check failed, marked like the rest (each once, in text order)."""
+        known = {(s.start, s.end) for s in self.unsupported}
+        self.unsupported = sorted(
+            [*self.unsupported, *(s for s in sentences if (s.start, s.end) not in known)], key=lambda s: s.start
+        )
+
     def marked(self, answer: str, mark: str) -> str:
         """The answer with `mark` after every unsupported sentence."""
         for sentence in reversed(self.unsupported):

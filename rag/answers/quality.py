@@ -50,14 +50,17 @@ class AnswerCase:
         return self.source is not None
 
 
-def load_cases(path: Path) -> list[AnswerCase]:
-    """Records of the retrieval question files ("answer": key facts) and unanswerable ones ("answerable": false)."""
+def load_cases(path: Path, split: str | None = None) -> list[AnswerCase]:
+    """Records of the retrieval question files ("answer": key facts) and unanswerable ones ("answerable": false),
+    of one half ("split") when asked."""
     cases = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             raw = json.loads(line)
+            if split is not None and raw.get("split") != split:
+                continue
             answerable = raw.get("answerable", True) is not False
             facts = tuple(raw.get("answer") or ()) if answerable else ()
             source = raw["source"] if answerable else None
@@ -106,12 +109,22 @@ class Judged:
     ttft_ms: float | None
     tokens_per_s: float | None
     cost_usd: float | None
+    claims_checked: int = 0
+    claims_failed: int = 0  # sentences whose items no source holds (marked, or replaced by the evidence)
+    replaced: bool = False
+    invalid_citations: int = 0  # citation numbers of sources that do not exist, before they were removed
+    duplicate_sources: int = 0
+    missing_fact_unmarked: bool | None = None  # the key fact is not in the answer, and nothing warns the reader
     error: str | None = None
 
 
 def judge(case: AnswerCase, answer: Answer, system_prompt: str) -> Judged:
     text = answer.text
     declined = answer.no_context or bool(DECLINES.search(text))
+    marked = bool(answer.grounding.unsupported or answer.claims.failed or answer.weak_evidence)
+    recall = share_found(case.facts, text) if case.answerable else None
+    repair = answer.repair
+    texts = [" ".join(hit.text.split()) for hit in answer.sources]
     right_file = with_evidence = None
     if case.answerable and answer.cited:
         cited = [answer.sources[n - 1] for n in answer.cited]
@@ -123,7 +136,7 @@ def judge(case: AnswerCase, answer: Answer, system_prompt: str) -> Judged:
     prompt_parts = [system_prompt, case.question, *(hit.text for hit in answer.sources)]
     metrics = answer.metrics
     return Judged(
-        fact_recall=share_found(case.facts, text) if case.answerable else None,
+        fact_recall=recall,
         quote_recall=share_found(case.facts, quote) if case.answerable else None,
         citations_right_file=right_file,
         citations_with_evidence=with_evidence,
@@ -134,6 +147,12 @@ def judge(case: AnswerCase, answer: Answer, system_prompt: str) -> Judged:
         ttft_ms=answer.first_token_ms,
         tokens_per_s=metrics.tokens_per_s if metrics else None,
         cost_usd=metrics.cost_usd if metrics else None,
+        claims_checked=answer.claims.checked,
+        claims_failed=len(answer.claims.failed),
+        replaced=bool(repair and repair.replaced),
+        invalid_citations=len(repair.dropped_citations) if repair else len(answer.grounding.missing_sources),
+        duplicate_sources=len(texts) - len(set(texts)),
+        missing_fact_unmarked=None if recall is None or declined else (recall == 0 and not marked),
         error=str(answer.error) if answer.error else None,
     )
 
@@ -156,6 +175,14 @@ class Summary:
             "quote_fact_recall": _mean(j.quote_recall for j in answerable),
             "citation_precision_file": _mean(j.citations_right_file for j in answerable),
             "citation_precision_evidence": _mean(j.citations_with_evidence for j in answerable),
+            "answers_with_missing_fact_unmarked": _mean(
+                None if j.missing_fact_unmarked is None else float(j.missing_fact_unmarked) for j in answerable
+            ),
+            "claims_checked": sum(j.claims_checked for j in every),
+            "sentences_failed_claims": sum(j.claims_failed for j in every),
+            "answers_replaced_by_evidence": sum(j.replaced for j in every),
+            "invalid_citations": sum(j.invalid_citations for j in every),
+            "duplicate_sources": sum(j.duplicate_sources for j in every),
             "decline_accuracy": _mean(float(j.declined) for j in unanswerable),
             "false_declines": _mean(float(j.declined) for j in answerable),
             "unanswerable_flagged_by_app": _mean(float(j.flagged_weak) for j in unanswerable),

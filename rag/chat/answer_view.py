@@ -59,6 +59,11 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         ],
         "evidence": [quote.to_json() for quote in answer.evidence],
         "grounding": {**answer.grounding.to_json(), "weak_evidence": answer.weak_evidence},
+        "claims": answer.claims.to_json(),
+        "repaired": None
+        if answer.repair is None
+        else {"replaced": answer.repair.replaced, "dropped_citations": answer.repair.dropped_citations},
+        "declined": False,
         "backend": answer.backend.key,
         "backend_label": answer.backend.label,
         "model": answer.backend.model,

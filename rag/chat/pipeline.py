@@ -9,9 +9,11 @@ from dataclasses import dataclass, field, replace
 
 from rag.answers.answer import Answer
 from rag.answers.citations import cited_numbers
+from rag.answers.claims import check_claims
 from rag.answers.evidence import WEAK_EVIDENCE, EvidenceFinder, focused
 from rag.answers.grounding import check
 from rag.answers.language import language_of
+from rag.answers.repair import repaired
 from rag.chat.followup import search_query
 from rag.chat.options import (
     LATENCY_BUDGET,
@@ -25,7 +27,7 @@ from rag.chat.options import (
     TOP_P,
     choice,
 )
-from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, build_prompt
+from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, build_evidence_prompt, build_prompt
 from rag.chat.routing import POLICIES, Policy, fallback_reason
 from rag.config import RetrievalSettings
 from rag.i18n import Text, written_language
@@ -62,6 +64,31 @@ class Retrieval:
     relevant: bool
     milliseconds: float
     query: str = ""  # what was searched: the question, or a follow-up with the previous question's words
+    evidence_score: float = 1.0  # how well the best sentence of the passages answers the question
+
+    @property
+    def answerable(self) -> bool:
+        """Worth asking a model: relevant passages, and a sentence in them that answers the question."""
+        return self.relevant and self.evidence_score >= DECLINE_BELOW
+
+
+DECLINE_BELOW = 0.2
+"""Below this best-sentence score the documents are taken not to answer the question, and nothing is
+generated. Chosen on the dev half of eval/real (`python -m bench.decline`): it declines few of the questions
+the documents do not answer (0.11), but almost never one they do (0.025); a wrong decline hides an answer."""
+
+
+def distinct(hits: list[Hit]) -> list[Hit]:
+    """Each passage once: a widened passage can hold another hit's whole text."""
+    kept: list[Hit] = []
+    texts: list[str] = []
+    for hit in hits:
+        text = " ".join(hit.text.split()).casefold()
+        if any(text in other for other in texts):
+            continue
+        kept.append(hit)
+        texts.append(text)
+    return kept
 
 
 @dataclass
@@ -113,6 +140,15 @@ class Asked:
 
 REFUSED_ANSWER = Text.of("answer.refused")
 NO_CONTEXT_ANSWER = Text.of("answer.no_context")
+CLOSEST_NAMED = 3
+
+
+def declined(retrieval: Retrieval) -> Text:
+    """Nothing in the documents answers: say so, with the closest files, and generate nothing."""
+    if not retrieval.hits:
+        return NO_CONTEXT_ANSWER
+    closest = list(dict.fromkeys(hit.source for hit in retrieval.hits))[:CLOSEST_NAMED]
+    return Text.of("answer.declined", closest=", ".join(closest))
 
 
 def in_language_of(question: str, message: Text) -> str:
@@ -143,12 +179,14 @@ class Assistant:
         started = time.perf_counter()
         self.retriever.refresh()
         query = search_query(question, turns or [])
-        hits = self.retriever.search(query, k=options.passages, mode=options.mode)
-        milliseconds = (time.perf_counter() - started) * 1000
+        hits = distinct(self.retriever.search(query, k=options.passages, mode=options.mode))
         encoder = self.retriever.embedder
         configured = self.retriever.settings.retrieval.relevance_floor
         floor = encoder.relevance_floor if configured is None else configured
-        return Retrieval(hits, is_relevant(query, hits, floor, encoder.multilingual), milliseconds, query)
+        relevant = is_relevant(query, hits, floor, encoder.multilingual)
+        best = self.evidence.candidates(query, hits)[:1] if relevant else []
+        milliseconds = (time.perf_counter() - started) * 1000
+        return Retrieval(hits, relevant, milliseconds, query, best[0].score if best else 0.0)
 
     def _count_tokens(self, text: str) -> int:
         return self.embedder.count_many([text])[0]
@@ -179,13 +217,12 @@ class Assistant:
         if admitted.refused:
             refused = in_language_of(question, REFUSED_ANSWER)
             return Answer(refused, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
-        prompt = self.prompt(
-            backend,
-            admitted.question,
-            admitted.hits,
-            admitted.history,
-            replace(options, system_prompt=admitted.system_prompt),
-        )
+        if backend.answer_from == "evidence":
+            evidence = self.evidence.select(admitted.question, admitted.hits)
+            prompt = build_evidence_prompt(backend.prompt_style, admitted.question, evidence, admitted.hits)
+        else:
+            with_system = replace(options, system_prompt=admitted.system_prompt)
+            prompt = self.prompt(backend, admitted.question, admitted.hits, admitted.history, with_system)
         if egress.cloud:
             egress.chunks, egress.files = len(prompt.sources), len({hit.source for hit in prompt.sources})
             egress.turns = prompt.turns_sent
@@ -233,12 +270,22 @@ class Assistant:
         await asyncio.to_thread(self._check, question, answer)
 
     def _check(self, question: str, answer: Answer) -> None:
-        """Quote the evidence and mark what no source supports: a reader checks the answer at a glance."""
+        """Check every claim against the sources and show what a reader can trust: citations that exist, no
+        unsupported fact unmarked (or, answering from evidence, replaced by the evidence), the evidence quoted."""
+        passages = [hit.text for hit in answer.sources]
         answer.evidence = self.evidence.quote(question, answer.sources, answer.cited)
+        if answer.text:
+            from_evidence = answer.backend.answer_from == "evidence"
+            first = check_claims(answer.text, passages, question)
+            answer.repair = repaired(answer.text, first, answer.evidence, len(passages), from_evidence)
+            answer.text = answer.repair.text
+            answer.cited = cited_numbers(answer.text, len(passages))
+        answer.claims = check_claims(answer.text, passages, question)
         answer.weak_evidence = (
             bool(answer.sources) and max((q.score for q in answer.evidence), default=0) < WEAK_EVIDENCE
         )
-        answer.grounding = check(answer.text, [hit.text for hit in answer.sources])
+        answer.grounding = check(answer.text, passages)
+        answer.grounding.add_unsupported([s.sentence for s in answer.claims.failed])
 
     def _tokens(self, backend: Backend, text: str) -> int:
         """The model's own count where its server can tokenize, else the embedding tokenizer's."""
@@ -291,8 +338,8 @@ class Assistant:
         retrieval = await asyncio.to_thread(self.retrieve, question, options, conversation.turns)
         if shown is not None:
             await shown(retrieval)
-        if not retrieval.relevant:
-            return Exchange(question, retrieval, [], NO_CONTEXT_ANSWER)
+        if not retrieval.answerable:
+            return Exchange(question, retrieval, [], declined(retrieval))
         asked = Asked(question, retrieval, list(conversation.turns), options)
         answers, note = await route(self, policy, asked, backend_for, deliver or Reply.collect_into)
         conversation.record(question, answers)
@@ -311,7 +358,7 @@ async def answer_with(
     exchange = await assistant.ask(question, Conversation(turns=list(history)), options, policy, lambda _: backend)
     if exchange.answers:
         return exchange.answers[0]
-    text = in_language_of(question, NO_CONTEXT_ANSWER)
+    text = exchange.note_text
     return Answer(text, backend, [], retrieval_ms=exchange.retrieval.milliseconds, no_context=True)
 
 
@@ -364,6 +411,11 @@ class Exchange:
     retrieval: Retrieval
     answers: list[Answer]
     note: Text | None = None
+
+    @property
+    def declined(self) -> bool:
+        """The documents do not answer this question: nothing was generated."""
+        return not self.retrieval.answerable
 
     @property
     def note_text(self) -> str:

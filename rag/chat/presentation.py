@@ -74,12 +74,22 @@ def evidence_block(answer: Answer, language: Language) -> str:
 
 
 def grounding_notes(answer: Answer, language: Language) -> str:
-    """What a reader should check: sentences no source supports, and citations of sources that do not exist."""
+    """What a reader should check: items no cited source holds, sentences no source supports, what was
+    repaired before showing (citations of sources that do not exist, wording replaced by the evidence)."""
     notes = []
     if answer.weak_evidence and answer.text:
         notes.append(tr(language, "answer.weak_evidence"))
-    if answer.grounding.unsupported:
+    unmatched = [item.text for check in answer.claims.failed for item in check.failed]
+    if unmatched:
+        notes.append(tr(language, "answer.unmatched", items=", ".join(dict.fromkeys(unmatched))))
+    elif answer.grounding.unsupported:
         notes.append(tr(language, "answer.unsupported", mark=UNSUPPORTED_MARK.strip()))
+    repair = answer.repair
+    if repair is not None and repair.replaced:
+        notes.append(tr(language, "answer.replaced"))
+    if repair is not None and repair.dropped_citations:
+        cited = ", ".join(citation_name(n) for n in sorted(set(repair.dropped_citations)))
+        notes.append(tr(language, "answer.dropped_citations", cited=cited))
     missing = answer.grounding.missing_sources
     if missing:
         cited = ", ".join(citation_name(n) for n in missing)

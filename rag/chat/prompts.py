@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rag.answers.evidence import Evidence
 from rag.answers.language import language_of
 from rag.index.retrieval import Hit
 from rag.llm.requests import Prompt, Turn
@@ -115,3 +116,27 @@ def build_prompt(
         dropped_turns=dropped_turns,
         turns_sent=len(turns) // 2,
     )
+
+
+EVIDENCE_INSTRUCTION = (
+    "Answer the question in one short sentence, using only the numbered quotes from the user's documents. "
+    "Keep numbers, names and commands exactly as quoted, and cite the quote's number like [2]. "
+    "There are {count} sources, numbered 1 to {count}."
+)
+
+
+def build_evidence_prompt(style: str, question: str, evidence: list[Evidence], sources: list[Hit]) -> Prompt:
+    """A short prompt of the selected evidence sentences only, numbered by the passage each comes from.
+
+    Three sentences instead of five passages: a small model on a CPU reads it in a fraction of the
+    time, and has far less to copy from the wrong place.
+    """
+    instruction = EVIDENCE_INSTRUCTION.format(count=len(sources))
+    quotes = "\n".join(f"[{e.number}] {neutralize_control_tokens(e.text)}" for e in evidence)
+    if style == "completion":
+        lead = LEADS.get(language_of(question), COMPLETION_LEAD)
+        text = f"{instruction}\n\n{quotes}\n\nQuestion: {question}\nAnswer: {lead}"
+        return Prompt("completion", text=text, lead=lead, stop=COMPLETION_STOP, sources=sources)
+    user = f"Quotes:\n{quotes}\n\nQuestion: {question}\nAnswer in the language of the question."
+    messages = [{"role": "system", "content": instruction}, {"role": "user", "content": user}]
+    return Prompt("chat", messages=messages, sources=sources)

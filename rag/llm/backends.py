@@ -8,7 +8,7 @@ from typing import Literal
 
 import requests
 
-from rag.config import DEFAULT_CLOUD_BASE_URL, CloudSettings, PromptStyle
+from rag.config import DEFAULT_CLOUD_BASE_URL, AnswerFrom, CloudSettings, PromptStyle
 from rag.i18n import DEFAULT, Language, Text, tr
 
 BackendKey = Literal["local", "cloud"]
@@ -29,6 +29,7 @@ class Backend:
     context_tokens: int = 8192
     accepts_sampler_extras: bool = True  # top_k / repeat_penalty through extra_body
     passage_chars: int = 0  # send each source cut to this many characters around its best sentence (0: whole)
+    answer_from: AnswerFrom = "passages"  # or "evidence": the selected sentences only, failed claims replaced
     available: bool = True
     reason: str | Text | None = None  # why it is unavailable (a server's own words stay a plain string)
     # Vendor preparation before each answer (Foundry Local: load the model, or its stream is dropped)
@@ -58,6 +59,7 @@ def cloud_backend(cloud: CloudSettings) -> Backend:
         is_local=False,
         context_tokens=cloud.context_tokens,
         accepts_sampler_extras=False,
+        answer_from=cloud.answer_from or "passages",
     )
     if not cloud.api_key:
         return replace(backend, available=False, reason=Text.of("backend.no_cloud_key"))

@@ -36,7 +36,9 @@ class Backends:
                     backend = replace(backend, prompt_style=style)
                 chars = self.settings.passage_chars
                 default_chars = 0 if found else EMBEDDED_PASSAGE_CHARS
-                self._local = replace(backend, passage_chars=default_chars if chars is None else max(chars, 0))
+                passage_chars = default_chars if chars is None else max(chars, 0)
+                answer_from = self.settings.answer_from or ("passages" if found else "evidence")
+                self._local = replace(backend, passage_chars=passage_chars, answer_from=answer_from)
             return self._local
 
     def _start_embedded(self) -> Backend:

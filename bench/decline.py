@@ -1,0 +1,57 @@
+"""Where to decline: the best evidence sentence's score for questions the documents answer and for
+questions they do not, on the real-document set, and what each threshold would decline.
+
+    python -m bench.decline --index INDEX [--split dev|heldout]
+
+The threshold (`DECLINE_BELOW` in rag/chat/pipeline.py) is chosen on the dev half; the held-out half
+reports it. Nothing is generated: this measures the decision made before any model runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rag.chat.pipeline import DECLINE_BELOW, Assistant, ChatOptions
+from rag.config import Settings
+from rag.index.embedding import Embedder
+from rag.index.retrieval import Retriever
+
+REAL = Path(__file__).resolve().parents[1] / "eval" / "real"
+
+
+def _records(path: Path, split: str) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for row in rows if row.get("split") == split]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.decline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", type=Path, required=True, help="an index of eval/real/corpus")
+    parser.add_argument("--split", default="dev", choices=("dev", "heldout"))
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(index_dir=args.index)
+    embedder = Embedder.from_settings(settings)
+    assistant = Assistant(Retriever(settings, embedder), embedder)
+    options = ChatOptions()
+    scored: list[tuple[float, bool, str]] = []
+    for answerable, path in ((True, REAL / "questions.jsonl"), (False, REAL / "unanswerable.jsonl")):
+        for row in _records(path, args.split):
+            retrieval = assistant.retrieve(row["question"], options)
+            score = retrieval.evidence_score if retrieval.relevant else 0.0
+            scored.append((score, answerable, row.get("lang", "")))
+    answerable_n = sum(1 for _, a, _ in scored if a)
+    unanswerable_n = len(scored) - answerable_n
+    print(f"{args.split}: {answerable_n} answerable, {unanswerable_n} unanswerable questions")
+    print("threshold  decline accuracy  false declines")
+    for threshold in sorted({0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, DECLINE_BELOW}):
+        right = sum(1 for s, a, _ in scored if not a and s < threshold) / max(unanswerable_n, 1)
+        wrong = sum(1 for s, a, _ in scored if a and s < threshold) / max(answerable_n, 1)
+        mark = "  <- DECLINE_BELOW" if threshold == DECLINE_BELOW else ""
+        print(f"{threshold:9.2f}  {right:16.3f}  {wrong:14.3f}{mark}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

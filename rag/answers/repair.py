@@ -1,0 +1,93 @@
+"""Repairing an answer after its claims are checked: citations that exist, and no invented fact shown as fact.
+
+Citation numbers that point at no source are dropped (or replaced by the passage that holds the
+sentence's items), a sentence whose items are in another passage cites that one, a URL in no source
+loses its link, and, when the answer is written from evidence (the embedded default), a sentence that
+fails its check, or an answer that says nothing, gives way to the evidence sentence it should have said.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.answers.claims import ClaimReport, SentenceCheck
+from rag.answers.evidence import Evidence
+
+_CITATION = re.compile(r"\s?\[(\d+)\]")
+_WORDS = re.compile(r"[^\W\d_]{2,}")
+_FILE_NOTE = re.compile(r"\([^()]*\.\w{2,4}\)")
+SAYS_NOTHING_WORDS = 3
+"""An answer with fewer words, once its lead, citations and file names are gone, says nothing."""
+_LEAD_WORDS = frozenset({"according", "to", "согласно", "според"})
+
+
+@dataclass
+class Repair:
+    text: str
+    replaced: int = 0  # sentences (or a whole empty answer) given way to evidence
+    dropped_citations: list[int] = field(default_factory=list)
+    unlinked_urls: int = 0
+
+
+def says_nothing(text: str) -> bool:
+    """Only a lead, citation numbers and file names: "According to [5] (notes.md)"."""
+    words = [
+        w for w in _WORDS.findall(_FILE_NOTE.sub(" ", _CITATION.sub(" ", text))) if w.casefold() not in _LEAD_WORDS
+    ]
+    return len(words) < SAYS_NOTHING_WORDS
+
+
+def quoted(evidence: list[Evidence]) -> str:
+    """The evidence as an answer: its best sentence, or the one after it where the best one only asks."""
+    best = evidence[1] if evidence[0].text.endswith("?") and len(evidence) > 1 else evidence[0]
+    return f"“{best.text}” [{best.number}]"
+
+
+def _citations_fixed(text: str, check: SentenceCheck, source_count: int, repair: Repair) -> str:
+    def fix(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if 1 <= number <= source_count:
+            return match.group()
+        repair.dropped_citations.append(number)
+        return f" [{check.supported_by}]" if check.supported_by else ""
+
+    text = _CITATION.sub(fix, text)
+    if check.supported_by and f"[{check.supported_by}]" not in text:
+        body = text.rstrip()
+        end = len(body) - 1 if body[-1:] in ".!?" else len(body)
+        text = f"{body[:end]} [{check.supported_by}]{body[end:]}"
+    return text
+
+
+def _unlinked(text: str, check: SentenceCheck, repair: Repair) -> str:
+    for item in check.failed:
+        if item.kind == "url" and item.text in text:
+            text = text.replace(item.text, f"`{item.text}`")
+            repair.unlinked_urls += 1
+    return text
+
+
+def repaired(
+    text: str, report: ClaimReport, evidence: list[Evidence], source_count: int, from_evidence: bool
+) -> Repair:
+    """The answer as it should be shown; `from_evidence` lets failed sentences give way to the evidence."""
+    repair = Repair(text)
+    if from_evidence and evidence and (not text.strip() or says_nothing(text)):
+        repair.text, repair.replaced = quoted(evidence), 1
+        return repair
+    pieces, last, used = [], 0, False
+    for check in report.sentences:
+        sentence = check.sentence
+        pieces.append(text[last : sentence.start])
+        last = sentence.end
+        if not check.ok and from_evidence and evidence:
+            repair.replaced += 1
+            if not used:
+                pieces.append(quoted(evidence))
+                used = True
+            continue
+        pieces.append(_unlinked(_citations_fixed(sentence.text, check, source_count, repair), check, repair))
+    pieces.append(text[last:])
+    repair.text = re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
+    return repair

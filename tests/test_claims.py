@@ -1,0 +1,107 @@
+"""Every claim checked against the cited passage; citations that exist; declines before any model runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rag.answers.claims import check_claims, items_in
+from rag.answers.evidence import Evidence
+from rag.answers.repair import repaired, says_nothing
+from rag.ask import to_json
+from rag.chat.answer_view import answer_block
+from rag.chat.pipeline import Assistant, ChatOptions, Conversation, distinct
+from rag.chat.routing import POLICIES
+from rag.index.records import ChunkRecord
+from rag.index.retrieval import Hit
+from rag.llm.backends import Backend
+
+DOCKER = "Start it with docker run -d -p 3000:8080 ghcr.io/open-webui/open-webui:main and open the page."
+PRICES = "The small model costs 0,15 USD per million input tokens. Office hours are on Tuesday at 14:00."
+EVIDENCE = [Evidence("Open WebUI listens on port 3000 of the host.", 1, "a.md", None, 0, 10, 0.9)]
+
+
+def test_numbers_ports_and_weekdays_must_be_in_the_cited_passage() -> None:
+    report = check_claims(
+        "According to [1], the host port 8000 is open. It costs 0.15 USD [2]. Come on Thursday [2].",
+        [DOCKER, PRICES],
+    )
+    failed = {check.sentence.text: [item.text for item in check.failed] for check in report.failed}
+    assert failed == {"According to [1], the host port 8000 is open.": ["8000"], "Come on Thursday [2].": ["Thursday"]}
+    assert report.checked == 3, "the price (4,4 = 4.4, with its unit) passed"
+
+
+def test_a_unit_that_differs_from_the_passage_fails() -> None:
+    assert check_claims("It costs 0.15 EUR [1].", [PRICES]).failed
+    assert not check_claims("It costs 0,15 USD [1].", [PRICES]).failed
+
+
+def test_urls_files_commands_and_names_are_items() -> None:
+    kinds = {item.kind: item.text for item in items_in("Run `apt update` in /etc/apt, see https://x.example/a by Ian.")}
+    assert kinds == {"code": "apt update", "file": "/etc/apt", "url": "https://x.example/a", "name": "Ian"}
+
+
+def test_a_right_claim_citing_the_wrong_passage_cites_the_right_one() -> None:
+    report = check_claims("Office hours are on Tuesday [1].", [DOCKER, PRICES])
+    assert not report.failed and report.sentences[0].supported_by == 2
+    fixed = repaired("Office hours are on Tuesday [1].", report, [], 2, from_evidence=False)
+    assert fixed.text == "Office hours are on Tuesday [1] [2]."
+
+
+def test_citations_of_sources_that_do_not_exist_are_dropped_or_mapped() -> None:
+    text = "The page is on port 3000 [7]. See [6]."
+    fixed = repaired(text, check_claims(text, [DOCKER]), [], 1, from_evidence=False)
+    assert fixed.text.startswith("The page is on port 3000 [1].")
+    assert "[7]" not in fixed.text and "[6]" not in fixed.text and sorted(fixed.dropped_citations) == [6, 7]
+
+
+def test_an_invented_url_is_never_a_link() -> None:
+    text = "Details at https://www.npmjs.com/package/node-event-sync [1]."
+    fixed = repaired(text, check_claims(text, [DOCKER]), [], 1, from_evidence=False)
+    assert "`https://www.npmjs.com/package/node-event-sync`" in fixed.text and fixed.unlinked_urls == 1
+
+
+def test_answering_from_evidence_a_failed_sentence_gives_way_to_the_evidence() -> None:
+    text = "According to [1], the host port 8000 is open."
+    fixed = repaired(text, check_claims(text, [DOCKER]), EVIDENCE, 1, from_evidence=True)
+    assert fixed.text == "“Open WebUI listens on port 3000 of the host.” [1]" and fixed.replaced == 1
+
+
+def test_an_answer_that_says_nothing_gives_way_to_the_evidence() -> None:
+    assert says_nothing("Согласно [5] (local-llm-vs-cloud-api.ru.md)")
+    assert not says_nothing("Согласно [1], порт 3000 открыт на хосте.")
+    fixed = repaired("According to [5] (notes.md)", check_claims("x", [DOCKER]), EVIDENCE, 1, from_evidence=True)
+    assert fixed.text.startswith("“Open WebUI")
+
+
+def _hit(text: str, source: str = "a.md") -> Hit:
+    return Hit(ChunkRecord(1, source, None, (), 0, len(text), text, ""), 1.0)
+
+
+def test_a_passage_is_never_listed_twice() -> None:
+    whole = _hit("First part. Second part of the same passage.")
+    inside = _hit("second part of the same   passage.")
+    other = _hit("Something else entirely.")
+    assert distinct([whole, inside, other]) == [whole, other]
+
+
+def test_failed_claims_are_marked_with_what_did_not_match(assistant: Assistant) -> None:
+    backend = Backend(key="cloud", label="c", base_url="http://127.0.0.1:9/v1", model="m", is_local=False)
+    retrieval = assistant.retrieve("Which port does the lab server use?", ChatOptions(passages=3))
+    answer, _ = assistant.start(backend, "Which port does the lab server use?", retrieval, [], ChatOptions())
+    answer.text = "The lab server listens on port 65530 [1]."
+    assistant._check("Which port does the lab server use?", answer)
+    block = answer_block(answer, {}, "en")
+    assert "The lab server listens on port 65530 [1]. ⚠️" in block and "Not in the cited sources: 65530" in block
+
+
+def test_a_question_the_documents_do_not_answer_is_declined_without_a_model(assistant: Assistant) -> None:
+    def no_model(key: str) -> Backend:
+        raise AssertionError("nothing may be generated for a declined question")
+
+    question = "What is the boiling point of liquid nitrogen at sea level?"
+    exchange = asyncio.run(assistant.ask(question, Conversation(), ChatOptions(), POLICIES["local"], no_model))
+    payload = to_json(exchange)
+    assert exchange.answers == [] and payload["declined"] is True
+    sources = payload["sources"]
+    assert payload["answer"] == exchange.note_text and isinstance(sources, list) and sources
+    assert not any(source["cited"] for source in sources)
