@@ -84,7 +84,7 @@ def test_ask_local_then_switch_to_cloud(app_url: str) -> None:
         cloud_answer = page.locator(".step").filter(has_text="Cloud API (stand-in-cloud, in the cloud) · retrieval")
         cloud_answer.last.wait_for(timeout=180_000)
         assert "greenhouse-faq.html" in cloud_answer.last.inner_text()
-        assert "sent to cloud: 5 chunks from" in cloud_answer.last.inner_text()
+        assert re.search(r"sent to cloud: [1-5] chunks from", cloud_answer.last.inner_text())
         page.screenshot(path=str(ARTIFACTS / "browser-cloud-answer.png"), full_page=True)
     assert Path(ARTIFACTS / "browser-cloud-answer.png").stat().st_size > 10_000
 

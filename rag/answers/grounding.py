@@ -30,9 +30,9 @@ class Grounding:
 
     def add_unsupported(self, sentences: list[Sentence]) -> None:
         """Sentences another check failed, marked like the rest (each once, in text order)."""
-        known = {(s.start, s.end) for s in self.unsupported}
+        known = {s.end for s in self.unsupported}  # one mark per sentence end
         self.unsupported = sorted(
-            [*self.unsupported, *(s for s in sentences if (s.start, s.end) not in known)], key=lambda s: s.start
+            [*self.unsupported, *(s for s in sentences if s.end not in known)], key=lambda s: s.start
         )
 
     def marked(self, answer: str, mark: str) -> str:
