@@ -296,3 +296,20 @@ def test_model_switch_builds_a_new_generation_while_the_old_one_answers(
     assert store.open().manifest.embed_model == embedder.name
     # Only the multilingual encoder finds the Russian note for an English question.
     assert retriever.search("weather station wind speed", k=1, mode="dense")[0].source == "ru/погода.txt"
+
+
+def test_nul_characters_never_abort_an_ingestion(settings: Settings, store: IndexStore, embedder: Embedder) -> None:
+    """One NUL in any chunk or heading (a text file after 8 KiB, an RTF \\u0, a heading) used to abort the whole
+    PostgreSQL COPY, on every run after too; now it is a space, for every store, and the run goes on."""
+    write(settings.data_dir, "nul.txt", "Filler line.\n" * 700 + "The harbour crane lifts\x00 forty tonnes.\n")
+    # Past the first 8 KiB, where a NUL no longer marks the file as binary.
+    write(settings.data_dir, "nul-heading.md", "Filler line.\n\n" * 700 + "# Crane\x00 manual\n\nThe crane operator starts at dawn.\n")
+    write(settings.data_dir, "nul.rtf", r"{\rtf1\ansi The lighthouse keeper\u0? counts ships nightly.\par}")
+    report = ingest(settings, embedder=embedder)
+    assert report.written and not report.skipped, report.skipped
+    chunks = store.open().all_chunks()
+    assert not any("\x00" in c.text or any("\x00" in h for h in c.heading_path) for c in chunks)
+    retriever = Retriever(settings, embedder)
+    assert retriever.search("how many tonnes does the harbour crane lift", k=1)[0].source == "nul.txt"
+    assert retriever.search("lighthouse keeper counts ships", k=1)[0].source == "nul.rtf"
+    assert ingest(settings, embedder=embedder).written is False, "the next run finds nothing to redo"

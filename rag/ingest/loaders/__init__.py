@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from rag.config import OcrSettings
 from rag.ingest.loaders.base import Block, LoadedDocument, SkipFile
@@ -19,7 +20,7 @@ from rag.ingest.loaders.text import load_markdown, load_plain_text
 from rag.ingest.loaders.xlsx import load_xlsx
 from rag.ingest.ocr import Ocr
 
-LOADER_VERSION = 5
+LOADER_VERSION = 6
 """Bump when extraction changes, so ingestion re-reads files indexed by an older loader."""
 
 LOADERS: dict[str, Callable[[bytes], LoadedDocument]] = {
@@ -71,10 +72,23 @@ def load_bytes(data: bytes, suffix: str, ocr: Ocr = _NO_OCR) -> LoadedDocument:
     loader = _loader(suffix, ocr)
     if not data:
         raise SkipFile("empty file")
-    document = loader(data)
+    document = without_nul(loader(data))
     if not document.blocks:
         raise SkipFile("no text found")
     return document
+
+
+def without_nul(document: LoadedDocument) -> LoadedDocument:
+    """NUL characters become spaces, in every block and heading, once for every store: PostgreSQL text cannot
+    hold them (one would abort the whole COPY), and they mean nothing to a reader. One character for one,
+    so offsets still point at the original text."""
+    if not any("\0" in b.text or any("\0" in h for h in b.heading_path) for b in document.blocks):
+        return document
+    blocks = [
+        replace(b, text=b.text.replace("\0", " "), heading_path=tuple(h.replace("\0", " ") for h in b.heading_path))
+        for b in document.blocks
+    ]
+    return replace(document, blocks=[b for b in blocks if b.text.strip()])
 
 
 __all__ = [
