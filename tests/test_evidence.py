@@ -66,10 +66,9 @@ def test_a_quoted_question_brings_its_answer_and_only_cited_sources_are_quoted(f
     faq = _hit("Can I make and sell Debian CDs? Yes, go ahead: nobody will ask you for a fee.")
     other = _hit("Can I make and sell Debian CDs myself? Yes: no fee.", source="other.md")  # says nearly the same
     quotes = finder.quote("May I make and sell Debian CDs?", [faq, other], [1])
-    assert [q.text for q in quotes] == [
-        "Can I make and sell Debian CDs?",
-        "Yes, go ahead: nobody will ask you for a fee.",
-    ]
+    assert " ".join(q.text for q in quotes) == (
+        "Can I make and sell Debian CDs? Yes, go ahead: nobody will ask you for a fee."
+    ), "the question's answer comes with it"
     assert {q.number for q in finder.quote("May I make and sell Debian CDs?", [faq, other], [2])} == {2}
     unrelated = _hit("The cafeteria opens at eight and serves soup on Fridays.", source="menu.md")
     quotes = finder.quote("May I make and sell Debian CDs?", [faq, unrelated], [2])

@@ -40,6 +40,8 @@ not in the documents. Chosen on the dev half of eval/real: it flags 56% of the q
 not answer and 9% of those they do (held-out half: 38% and 8%)."""
 CITED_SHARE = 0.85
 """The cited sources' best sentence is quoted when it scores at least this share of the best overall."""
+QUOTE_CHARS = 480
+"""The quote under an answer: the best sentence and its neighbours, up to about three lines."""
 SHORT_SENTENCE_CHARS = 60
 """A best sentence shorter than this is quoted with the one after it."""
 PROMPT_EVIDENCE = 3
@@ -111,12 +113,12 @@ class EvidenceFinder:
         if not ranked or ranked[0].score <= 0:
             return []
         best = ranked[0]
-        quoted = [_evidence(best, hits[best.number - 1])]
-        following = _next_sentence(hits[best.number - 1], best.sentence)
-        if following is not None and (_asks(best.sentence) or len(best.sentence.text) < SHORT_SENTENCE_CHARS):
-            quoted.append(_evidence(Candidate(best.number, following, best.score), hits[best.number - 1]))
-        elif len(ranked) > 1 and ranked[1].score >= SECOND_SENTENCE_SHARE * best.score:
-            quoted.append(_evidence(ranked[1], hits[ranked[1].number - 1]))
+        quoted = [_in_context(best, hits[best.number - 1])]
+        if len(ranked) > 1 and ranked[1].score >= SECOND_SENTENCE_SHARE * best.score:
+            second = ranked[1]
+            inside = second.number == best.number and quoted[0].start <= second.sentence.start < quoted[0].end
+            if not inside:
+                quoted.append(_evidence(second, hits[second.number - 1]))
         return quoted
 
     def select(self, question: str, hits: list[Hit], count: int = PROMPT_EVIDENCE) -> list[Evidence]:
@@ -150,6 +152,22 @@ def _next_sentence(hit: Hit, sentence: Sentence) -> Sentence | None:
     """The sentence after this one in its passage: the answer to a quoted question, the rest of a short line."""
     rest = [s for s in split_sentences(hit.text) if s.start >= sentence.end]
     return rest[0] if rest else None
+
+
+def _in_context(candidate: Candidate, hit: Hit) -> Evidence:
+    """The best sentence with the ones around it, within QUOTE_CHARS: the fact a question asks for is often
+    in the sentence after the one that matches its words ("...as follows:" then the command), or before it.
+    Measured on the dev half of eval/real: the quote held the key fact 0.405 of the time alone, 0.483 so."""
+    sentences = split_sentences(hit.text)
+    at = next(i for i, s in enumerate(sentences) if s.start == candidate.sentence.start)
+    first = last = at
+    if at + 1 < len(sentences) and sentences[at + 1].end - sentences[first].start <= QUOTE_CHARS:
+        last = at + 1
+    if at > 0 and sentences[last].end - sentences[at - 1].start <= QUOTE_CHARS:
+        first = at - 1
+    text = " ".join(sentence.text for sentence in sentences[first : last + 1])
+    start, end = sentences[first].start, sentences[last].end
+    return Evidence(text, candidate.number, hit.source, hit.page, start, end, candidate.score)
 
 
 def _evidence(candidate: Candidate, hit: Hit) -> Evidence:
