@@ -47,6 +47,7 @@ from rag.chat.presentation import (
 from rag.chat.presets import Preset, PresetError
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
+from rag.config import one_line_errors
 from rag.i18n import Language, browser_language, say, tr
 from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
@@ -57,7 +58,8 @@ from rag.web.openai_api import RagApi
 from rag.web.origin_guard import OriginGuard, OriginPolicy
 from rag.web.uploads import save_uploads, upload_summary
 
-service = ChatService()
+with one_line_errors():
+    service = ChatService()
 
 
 def _own_files_folder() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.config import Settings
+from rag.config import Settings, one_line_errors
 from rag.index.embedding import Embedder
 from rag.index.records import IndexLocked
 from rag.index.store_choice import open_store
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         help="only build an index where there is none (the app brings an existing one up to date while it answers)",
     )
     args = parser.parse_args(argv)
-    settings = Settings.from_env(data_dir=args.data, index_dir=args.index)
+    with one_line_errors():
+        settings = Settings.from_env(data_dir=args.data, index_dir=args.index)
     if not settings.data_dir.is_dir():
         print(f"error: documents folder {settings.data_dir} does not exist", file=sys.stderr)
         return 2

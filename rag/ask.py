@@ -13,7 +13,7 @@ from rag.chat.answer_view import answer_block, answer_json
 from rag.chat.pipeline import ChatOptions, Conversation, Exchange
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
-from rag.config import Settings
+from rag.config import Settings, one_line_errors
 from rag.index.records import IndexMissing, IndexUnavailable
 from rag.llm.generation import GenerationParams
 
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--json", action="store_true", help='print {"answer", "sources", "backend", "model", ...}')
     args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index, passages=args.k)
+    with one_line_errors():
+        settings = Settings.from_env(index_dir=args.index, passages=args.k)
     service = ChatService(settings, build_index=False)
     try:
         assistant = service.assistant

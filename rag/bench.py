@@ -19,7 +19,7 @@ from rag.answers.quality import table as answer_table
 from rag.chat.pipeline import ChatOptions, Conversation
 from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
-from rag.config import Settings
+from rag.config import Settings, one_line_errors
 from rag.index.records import IndexMissing
 from rag.llm.generation import GenerationParams
 from rag.measure.comparison import save_chart, summarize, text_table
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     keys = [k.strip() for k in args.backends.split(",") if k.strip()]
     if not keys or any(k not in ("local", "cloud") for k in keys):
         parser.error("--backends takes local, cloud or both separated by a comma")
-    settings = Settings.from_env(index_dir=args.index)
+    with one_line_errors():
+        settings = Settings.from_env(index_dir=args.index)
     service = ChatService(settings, build_index=False)
     try:
         _ = service.assistant

@@ -9,7 +9,9 @@ environment cannot change what they test.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar, get_args
@@ -39,8 +41,63 @@ ENCODER_CACHE = "~/.cache/local-rag/encoders"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
+PERCENT_MISTAKE = re.compile(r"%(?![0-9A-Fa-f]{2})|%00")
+PASSWORD_PARAMETER = re.compile(r"(?i)(\bpassword=)[^&]*")
+
+
+class SettingsError(ValueError):
+    """A mistake in the configuration; commands report it in one line (see `one_line_errors`)."""
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """A command ends on a configuration mistake with one line on stderr, not a traceback."""
+    try:
+        yield
+    except SettingsError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
 def is_postgres_url(url: str) -> bool:
     return url.startswith(POSTGRES_SCHEMES)
+
+
+def masked_url(url: str) -> str:
+    """`url` with its password shown as ***, even when the URL is malformed: everything between the user's
+    name and the last '@' is hidden, whichever '@' libpq would have taken."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    if at and ":" in credentials:
+        rest = f"{credentials.partition(':')[0]}:***@{place}"
+    return PASSWORD_PARAMETER.sub(r"\1***", scheme + separator + rest)
+
+
+def postgres_url_problem(url: str) -> str | None:
+    """What libpq would refuse in `url`, or None: its own message quotes the whole URL, password and all."""
+    if PERCENT_MISTAKE.search(url):
+        return "a '%' must start a two-digit hex escape other than %00 (write %25 for a '%' itself)"
+    for host in _hosts(url).split(","):
+        if host.startswith("["):
+            address, closed, after = host[1:].partition("]")
+            if not closed or not address or (after and not after.startswith(":")):
+                return "an IPv6 host must be written as [address] or [address]:port"
+    return None
+
+
+def _hosts(url: str) -> str:
+    """The host list of a postgresql:// URL as libpq finds it: after the first '@' that comes before any '/'."""
+    rest = url.partition("://")[2]
+    before_path = rest.split("/", 1)[0]
+    if "@" in before_path:
+        rest = rest.partition("@")[2]
+    return re.split(r"[/?]", rest, maxsplit=1)[0]
+
+
+def database_url(name: str, url: str) -> str:
+    """`url` once checked, so a malformed one is refused here in a line that hides its password."""
+    if is_postgres_url(url) and (problem := postgres_url_problem(url)) is not None:
+        raise SettingsError(f"{name} is not a valid PostgreSQL URL ({masked_url(url)}): {problem}")
+    return url
 
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
@@ -71,7 +128,7 @@ def one_of(name: str, raw: str, allowed: tuple[Choice, ...]) -> Choice:
     for option in allowed:
         if raw == option:
             return option
-    raise ValueError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}, not {raw!r}")
+    raise SettingsError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}, not {raw!r}")
 
 
 class _Reader:
@@ -92,7 +149,7 @@ class _Reader:
         try:
             return float(raw) if raw else default
         except ValueError:
-            raise ValueError(f"{name} must be a number, not {raw!r}") from None
+            raise SettingsError(f"{name} must be a number, not {raw!r}") from None
 
     def whole(self, name: str, default: int) -> int:
         return int(self.number(name, default))
@@ -297,10 +354,11 @@ class Settings:
             relevance_floor=read.optional_number("RELEVANCE_FLOOR"),
             passage_window=read.whole("PASSAGE_WINDOW", RetrievalSettings.passage_window),
         )
+        index_url = database_url("INDEX_URL", read.text("INDEX_URL"))
         return cls(
             data_dir=data_dir or Path(read.text("DATA_DIR", str(Settings.data_dir))),
             index_dir=index_dir or Path(read.text("INDEX_DIR", str(Settings.index_dir))),
-            index_url=read.text("INDEX_URL"),
+            index_url=index_url,
             embed_model=read.text("EMBED_MODEL", Settings.embed_model),
             embed_device=read.text("EMBED_DEVICE", Settings.embed_device),
             embed_batch_size=read.whole("EMBED_BATCH_SIZE", Settings.embed_batch_size),
@@ -320,7 +378,7 @@ class Settings:
                 answer_from=read.choice("CLOUD_ANSWER_FROM", CloudSettings.answer_from, get_args(AnswerFrom)),
             ),
             privacy=PrivacySettings(read.listed("PRIVATE_PATHS"), read.listed("REDACT_PATTERNS", "||")),
-            history=_history(read),
+            history=_history(read, index_url),
             web=WebSettings(
                 host=read.text("CHAINLIT_HOST", WebSettings.host),
                 allowed_origins=read.listed("ALLOWED_ORIGINS"),
@@ -344,13 +402,13 @@ def process_environment() -> dict[str, str]:
     return {**{k: v for k, v in from_file.items() if v is not None}, **os.environ}
 
 
-def _history(read: _Reader) -> HistorySettings:
+def _history(read: _Reader, index_url: str) -> HistorySettings:
     """Chats go where the index is when that is PostgreSQL (one database for a deployment of several
     workers), unless HISTORY_URL names another database."""
-    url = read.text("HISTORY_URL") or read.text("INDEX_URL")
+    url = database_url("HISTORY_URL", read.text("HISTORY_URL")) or index_url
     if url and not is_postgres_url(url):
         if read.text("HISTORY_URL"):
-            raise ValueError("HISTORY_URL must be a postgresql:// URL (empty: SQLite in HISTORY_DIR)")
+            raise SettingsError("HISTORY_URL must be a postgresql:// URL (empty: SQLite in HISTORY_DIR)")
         url = ""
     return HistorySettings(
         read.switch("CHAT_HISTORY"), Path(read.text("HISTORY_DIR", str(HistorySettings.directory))), url
@@ -360,7 +418,7 @@ def _history(read: _Reader) -> HistorySettings:
 def _ocr(read: _Reader) -> OcrSettings:
     mode = read.text("OCR", "auto").lower()
     if mode not in ("auto", "on", "off"):
-        raise ValueError(f"OCR must be auto or off, not {mode!r}")
+        raise SettingsError(f"OCR must be auto or off, not {mode!r}")
     languages = "+".join(
         part.strip() for part in read.text("OCR_LANGUAGES", OcrSettings.languages).split("+") if part.strip()
     )
@@ -371,7 +429,7 @@ def _ocr(read: _Reader) -> OcrSettings:
         "OCR_MEMORY_MB": read.whole("OCR_MEMORY_MB", OcrSettings.memory_mb),
     }
     if wrong := [name for name, value in limits.items() if value <= 0]:
-        raise ValueError(f"{', '.join(wrong)} must be positive")
+        raise SettingsError(f"{', '.join(wrong)} must be positive")
     return OcrSettings(
         enabled=mode != "off",
         command=read.text("TESSERACT_CMD", OcrSettings.command),

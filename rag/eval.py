@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from rag.config import Settings
+from rag.config import Settings, one_line_errors
 from rag.index.records import IndexMissing
 from rag.index.retrieval import MODES, Hit, Retriever
 
@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="with --answers: only the first N questions")
     parser.add_argument("--max-tokens", type=int, default=96, help="with --answers: longest answer (default 96)")
     args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index)
+    with one_line_errors():
+        settings = Settings.from_env(index_dir=args.index)
     if args.answers:
         return answers_main(settings, args)
     try:

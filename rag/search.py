@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from rag.config import Settings
+from rag.config import Settings, one_line_errors
 from rag.index.records import IndexMissing, IndexUnavailable
 from rag.index.retrieval import MODES, Hit, Retriever
 
@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=MODES, help="retrieval mode (default: hybrid)")
     parser.add_argument("--json", action="store_true", help="print a JSON array of hits")
     args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index, passages=args.k, mode=args.mode)
+    with one_line_errors():
+        settings = Settings.from_env(index_dir=args.index, passages=args.k, mode=args.mode)
     try:
         retriever = Retriever(settings)
     except (IndexMissing, IndexUnavailable) as exc:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from rag.config import Settings, is_postgres_url
+from rag.config import Settings, is_postgres_url, one_line_errors
 from rag.web.auth import is_loopback
 from rag.web.proxy import start_nginx, stop_nginx
 
@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="the proxy's address (default 127.0.0.1)")
     parser.add_argument("--runtime", type=Path, default=ROOT / "deploy" / "run", help="logs and nginx files")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    with one_line_errors():
+        settings = Settings.from_env()
     problem = refusal(settings, args.host)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from rag.config import Settings
+from rag.config import Settings, SettingsError
+from tests.helpers import run_cli
 
 
 def test_an_empty_environment_gives_the_written_defaults() -> None:
@@ -23,3 +26,25 @@ def test_a_variable_overrides_its_default_and_nothing_else() -> None:
 def test_a_choice_outside_its_list_is_named_with_the_allowed_ones(variable: str, value: str) -> None:
     with pytest.raises(ValueError, match=f"{variable} must be one of .* not '{value}'"):
         Settings.from_env(environ={variable: value})
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [("postgresql://u:pa%zzss@h/db", "zzss"), ("postgresql://u:secret@[::1/db", "secret")],
+)
+def test_a_malformed_database_url_is_refused_in_one_line_that_hides_its_password(
+    tmp_path: Path, url: str, password: str
+) -> None:
+    (tmp_path / "data").mkdir()
+    result = run_cli("-m", "ingest", "--data", str(tmp_path / "data"), env={"INDEX_URL": url})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and password not in result.stderr + result.stdout
+    assert result.stderr.strip() == result.stderr.strip().splitlines()[0]
+    assert "INDEX_URL is not a valid PostgreSQL URL (postgresql://u:***@" in result.stderr
+    with pytest.raises(SettingsError, match="HISTORY_URL"):
+        Settings.from_env(environ={"HISTORY_URL": url})
+
+
+def test_a_password_with_odd_characters_is_still_a_valid_url() -> None:
+    url = "postgresql://u:p%41ss[word@[::1]:5432,db.example/rag?sslmode=require"
+    assert Settings.from_env(environ={"INDEX_URL": url}).index_url == url
