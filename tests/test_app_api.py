@@ -233,6 +233,12 @@ def test_a_client_that_leaves_mid_stream_stops_nothing_else(api_app) -> None:
         (json.dumps({"model": "rag-local", "messages": [{"role": "user", "content": "x" * 9000}]}), 400, "longer"),
         (json.dumps({"model": "rag-local", "messages": [{"role": "robot", "content": "x"}]}), 400, "unknown role"),
         ("x" * 1_100_000, 413, "larger than"),
+        (json.dumps({"model": {"id": "rag-local"}, "messages": [{"role": "user", "content": "x"}]}), 400, "string"),
+        (json.dumps({"model": ["rag-local"], "messages": [{"role": "user", "content": "x"}]}), 400, "string"),
+        ("[" * 100_000 + "]" * 100_000, 400, "nested too deeply"),
+        ('{"model": "rag-local", "max_tokens": ' + "9" * 5000 + "}", 400, "too many digits"),
+        ('{"model": "rag-local", "messages": [{"role": "user", "content": "hi \\ud800"}]}', 400, "surrogate"),
+        ('{"model": "rag-local", "messages": [{"role": "user", "\\udfff": "hi"}]}', 400, "surrogate"),
     ],
 )
 def test_bad_requests_get_a_clear_error(api_app, body: str, status: int, phrase: str) -> None:
@@ -244,6 +250,7 @@ def test_bad_requests_get_a_clear_error(api_app, body: str, status: int, phrase:
         timeout=30,
     )
     assert response.status_code == status and phrase in response.json()["error"]["message"]
+    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
 
 
 def test_other_web_pages_cannot_use_the_api_even_with_a_key(api_app) -> None:

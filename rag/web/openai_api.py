@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -35,6 +36,7 @@ from rag.web.openai_schema import (
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_000_000
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 Event = tuple[str, Any]  # ("text", str) | ("done", Exchange) | ("error", Exception)
 
 
@@ -53,10 +55,39 @@ async def _read_json(request: Request) -> object:
         body += part
         if len(body) > MAX_BODY_BYTES:
             raise ApiError(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+    return _decoded(bytes(body))
+
+
+def _decoded(body: bytes) -> object:
+    """The JSON value, or a 400: Python's decoder raises more than JSONDecodeError on hostile input, and
+    accepts lone surrogates that fail later, when the text is encoded for the model or the log."""
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON ({type(exc).__name__})") from exc
+    except ValueError as exc:  # an integer past Python's limit on digits (4,300)
+        raise ApiError(400, "the body is not valid JSON: a number has too many digits") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "the body is not valid JSON: nested too deeply") from exc
+    if _has_lone_surrogate(value):
+        raise ApiError(400, "the body is not valid JSON: a string holds a lone surrogate (\\ud800-\\udfff)")
+    return value
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """Whether any key or string holds half of a UTF-16 pair (walked with a stack, not recursion)."""
+    pending: list[object] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _final(exchange: Exchange) -> Answer | None:

@@ -104,6 +104,8 @@ def parse_request(body: object, ledger: AnswerLedger, cloud_available: bool) -> 
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
     model = body.get("model")
+    if not isinstance(model, str):
+        raise ApiError(400, "model must be a string, one of: " + ", ".join(available_models(cloud_available)))
     if model not in MODELS:
         offered = ", ".join(available_models(cloud_available))
         raise ApiError(404, f"unknown model {str(model)[:60]!r}; this API offers: {offered}", code="model_not_found")
