@@ -53,7 +53,14 @@ from rag.llm.backends import Backend
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
 from rag.measure.metrics import to_csv
 from rag.web.api_access import ApiAccess
-from rag.web.auth import exposure_warning, history_refusal, load_users, signing_secret, verify_password
+from rag.web.auth import (
+    exposure_warning,
+    history_refusal,
+    load_users,
+    reachable_host,
+    signing_secret,
+    verify_password,
+)
 from rag.web.openai_api import RagApi
 from rag.web.origin_guard import OriginGuard, OriginPolicy
 from rag.web.uploads import save_uploads, upload_summary
@@ -79,7 +86,8 @@ _background: list[asyncio.Task[None]] = []
 log = logging.getLogger("app")
 WEB = service.settings.web
 USERS_FILE = WEB.users_file
-HOST = WEB.host
+# Who can reach the app: the address Chainlit really binds ("" is every interface), or the proxy's in front of it
+HOST = reachable_host(chainlit.config.config.run.host, WEB.proxy_host)
 HISTORY = service.settings.history
 HISTORY_OFF = history_refusal(HISTORY, HOST, USERS_FILE is not None)
 KEEP_HISTORY = HISTORY.enabled and HISTORY_OFF is None
@@ -89,7 +97,7 @@ web.add_middleware(
     policy=OriginPolicy.for_app(HOST, WEB.allowed_origins),
 )
 
-API_ACCESS = ApiAccess.from_settings(WEB)
+API_ACCESS = ApiAccess.from_settings(WEB, HOST)
 _before = len(web.router.routes)
 web.include_router(RagApi(service, API_ACCESS).router())
 # Chainlit serves its UI from a catch-all route registered before these: match the API's routes first.

@@ -117,10 +117,11 @@ VARIABLES = (
     "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "LOCAL_ANSWER_FROM", "CLOUD_ANSWER_FROM", "FOUNDRY_MODEL",
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "LMSTUDIO_BASE_URL", "LLAMA_SERVER_BASE_URL", "VLLM_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "HISTORY_URL", "CHAINLIT_HOST",
-    "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "PRESETS_FILE", "LOCAL_HOURLY_COST",
+    "PROXY_LISTEN_HOST", "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "PRESETS_FILE", "LOCAL_HOURLY_COST",
     "OCR", "TESSERACT_CMD", "OCR_LANGUAGES", "OCR_DPI", "OCR_MAX_MEGAPIXELS", "OCR_PAGE_TIMEOUT", "OCR_MEMORY_MB",
 )  # fmt: skip
-"""Every variable the settings read: tests clear them all, so a developer's shell cannot change a result."""
+"""Every variable the settings read, and CHAINLIT_HOST (Chainlit's): tests clear them all, so a developer's shell
+cannot change a result."""
 
 
 def one_of(name: str, raw: str, allowed: tuple[Choice, ...]) -> Choice:
@@ -251,7 +252,7 @@ class HistorySettings:
 
 @dataclass(frozen=True)
 class WebSettings:
-    host: str = "127.0.0.1"  # where the app listens (Chainlit's --host)
+    proxy_host: str = ""  # where a reverse proxy in front of the app listens (rag.workers sets it for its workers)
     allowed_origins: tuple[str, ...] = ()  # pages on other origins allowed to use the app (a reverse proxy)
     users_file: Path | None = None  # password login when set
     api_key: str = ""  # bearer key of the OpenAI-compatible API under /v1; "off" opens it on a loopback-only app
@@ -380,7 +381,7 @@ class Settings:
             privacy=PrivacySettings(read.listed("PRIVATE_PATHS"), read.listed("REDACT_PATTERNS", "||")),
             history=_history(read, index_url),
             web=WebSettings(
-                host=read.text("CHAINLIT_HOST", WebSettings.host),
+                proxy_host=read.text("PROXY_LISTEN_HOST"),
                 allowed_origins=read.listed("ALLOWED_ORIGINS"),
                 users_file=Path(read.text("AUTH_USERS_FILE")) if read.text("AUTH_USERS_FILE") else None,
                 api_key=read.text("RAG_API_KEY"),

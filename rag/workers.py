@@ -119,6 +119,7 @@ def running_workers(
 ) -> Iterator[Deployment]:
     """Start one worker per port and nginx in front of them; stop them all on exit, whatever happened."""
     runtime.mkdir(parents=True, exist_ok=True)
+    env = {**env, "PROXY_LISTEN_HOST": proxy_host}  # the workers listen on loopback, yet are reached through nginx
     with ExitStack() as stack:
         workers = []
         for port in ports:  # started together: each loads the encoder and the index while the others do

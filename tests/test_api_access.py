@@ -10,6 +10,7 @@ from rag.config import WebSettings
 from rag.privacy.answer_ledger import AnswerLedger, Given
 from rag.privacy.redaction import Redactor
 from rag.web.api_access import ApiAccess, Denied
+from rag.web.auth import reachable_host
 from rag.web.openai_schema import ApiError, parse_request
 
 
@@ -18,7 +19,7 @@ def _access(tmp_path: Path, key: str = "", lines: str | None = None, host: str =
     if lines is not None:
         keys_file = tmp_path / "keys.txt"
         keys_file.write_text(lines, encoding="utf-8")
-    return ApiAccess.from_settings(WebSettings(host=host, api_key=key, api_keys_file=keys_file))
+    return ApiAccess.from_settings(WebSettings(api_key=key, api_keys_file=keys_file), host)
 
 
 def test_the_api_is_closed_until_a_key_is_configured(tmp_path: Path) -> None:
@@ -34,6 +35,23 @@ def test_turning_the_key_off_is_refused_on_an_exposed_app(tmp_path: Path) -> Non
         exposed.client(None)
     with pytest.raises(Denied):
         exposed.client("Bearer off")
+
+
+@pytest.mark.parametrize(
+    ("bound", "proxy", "open_without_key"),
+    [
+        ("127.0.0.1", "", True),
+        ("::1", "127.0.0.1", True),
+        ("", "", False),  # Chainlit binds "" as every interface
+        ("127.0.0.1", "0.0.0.0", False),  # workers on loopback behind nginx on every interface
+        ("0.0.0.0", "127.0.0.1", False),
+    ],
+)
+def test_turning_the_key_off_needs_the_app_and_its_proxy_on_loopback(
+    tmp_path: Path, bound: str, proxy: str, open_without_key: bool
+) -> None:
+    access = _access(tmp_path, "off", host=reachable_host(bound, proxy))
+    assert access.open == open_without_key
 
 
 def test_keys_file_names_clients_and_is_read_on_every_request(tmp_path: Path) -> None:

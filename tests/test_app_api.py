@@ -7,6 +7,8 @@ would); the "cloud" is another recording server, so every test can read exactly 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,10 @@ import requests
 from openai.types.chat import ChatCompletionMessageParam
 
 from rag.chat.prompts import COMPLETION_LEAD
-from rag.harness.app_process import running_app
+from rag.harness.app_process import SAMPLE_DATA, running_app
+from rag.llm.embedded_server import free_port
+from rag.web.proxy import ProxyUnavailable, nginx_program
+from rag.workers import running_workers
 from tests.documents import write
 from tests.fault_server import FaultServer
 
@@ -259,6 +264,33 @@ def test_other_web_pages_cannot_use_the_api_even_with_a_key(api_app) -> None:
     assert requests.get(f"{url}/v1/models", headers=headers, timeout=10).status_code == 403
     cross_site = {"Authorization": f"Bearer {KEY}", "Sec-Fetch-Site": "cross-site"}
     assert requests.get(f"{url}/v1/models", headers=cross_site, timeout=10).status_code == 403
+
+
+NO_MODEL = {"LOCAL_BASE_URL": "http://127.0.0.1:9/v1", "OLLAMA_BASE_URL": "http://127.0.0.1:9/v1"}
+
+
+def _refused_without_a_key(url: str) -> bool:
+    response = requests.get(f"{url}/v1/models", timeout=10)
+    return response.status_code == 401 and "reachable from other machines" in response.json()["error"]["message"]
+
+
+def test_turning_the_key_off_is_refused_when_an_empty_host_binds_every_interface(tmp_path: Path) -> None:
+    # Chainlit binds CHAINLIT_HOST="" as given: every interface, although "" reads as unset elsewhere
+    with running_app(tmp_path, {**NO_MODEL, "RAG_API_KEY": "off", "CHAINLIT_HOST": ""}, host="") as url:
+        assert _refused_without_a_key(url)
+
+
+def test_turning_the_key_off_is_refused_behind_a_proxy_on_every_interface(tmp_path: Path) -> None:
+    try:
+        nginx_program()
+    except ProxyUnavailable as exc:
+        pytest.skip(str(exc))
+    shutil.copytree(SAMPLE_DATA, tmp_path / "data")
+    env = {**os.environ, **NO_MODEL, "DATA_DIR": str(tmp_path / "data"), "INDEX_DIR": str(tmp_path / "index")}
+    proxy_port = free_port()
+    with running_workers([free_port()], proxy_port, {**env, "RAG_API_KEY": "off"}, tmp_path / "run", "0.0.0.0") as up:
+        assert _refused_without_a_key(f"http://127.0.0.1:{proxy_port}")
+        assert _refused_without_a_key(up.workers[0].url), "the worker itself listens on loopback only"
 
 
 def test_the_key_never_reaches_the_log(api_app) -> None:

@@ -25,15 +25,16 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 @contextmanager
-def running_app(workdir: Path, env: dict[str, str], timeout: float = 180) -> Iterator[str]:
-    """Yield the app's URL; the data folder is a copy of the samples, the index is built by the app."""
+def running_app(workdir: Path, env: dict[str, str], timeout: float = 180, host: str = "127.0.0.1") -> Iterator[str]:
+    """Yield the app's URL (on loopback, whatever `host` it listens on); the data folder is a copy of the
+    samples, the index is built by the app."""
     data = workdir / "data"
     if not data.exists():
         shutil.copytree(SAMPLE_DATA, data)
     port = free_port()
     full_env = {**os.environ, "DATA_DIR": str(data), "INDEX_DIR": str(workdir / "index"), **env}
     log = workdir / "app.log"
-    process = start_app(port, full_env, log)
+    process = start_app(port, full_env, log, host)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process, log, timeout)

@@ -31,8 +31,9 @@ class ApiAccess:
     loopback_only: bool
 
     @classmethod
-    def from_settings(cls, web: WebSettings) -> ApiAccess:
-        return cls(web.api_key.strip(), web.api_keys_file, is_loopback(web.host))
+    def from_settings(cls, web: WebSettings, host: str) -> ApiAccess:
+        """The access rules of an app others reach at `host` (see `reachable_host`)."""
+        return cls(web.api_key.strip(), web.api_keys_file, is_loopback(host))
 
     @property
     def open(self) -> bool:
@@ -44,7 +45,9 @@ class ApiAccess:
         if self.open:
             return "API /v1 open without a key (RAG_API_KEY=off, loopback only)"
         if self.key.lower() == OPEN:
-            return "API /v1 closed: RAG_API_KEY=off is only allowed when the app listens on loopback only"
+            return (
+                "API /v1 closed: RAG_API_KEY=off is only allowed when the app (and any proxy) listens on loopback only"
+            )
         if self.key or self.keys_file:
             return "API /v1 on: bearer key required"
         return "API /v1 closed: set RAG_API_KEY (or RAG_API_KEYS_FILE) to use it"

@@ -46,12 +46,19 @@ def load_users(path: Path) -> dict[str, str]:
 
 
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
+    """Whether only this machine can reach `host`; an empty address is every interface, as servers bind it."""
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def reachable_host(bound: str, proxy: str) -> str:
+    """The address that decides who can reach the app: the one it is bound to, or the address of the proxy in
+    front of it when the app is bound to loopback (workers behind nginx are reached through nginx)."""
+    return proxy if proxy and is_loopback(bound) else bound
 
 
 def exposure_warning(host: str, login_enabled: bool) -> str | None:

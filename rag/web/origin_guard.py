@@ -104,7 +104,7 @@ class OriginPolicy:
         if not self.loopback_only:
             return True
         name = _hostname(host)
-        return is_loopback(name) or name in {_hostname(urlsplit(o).netloc) for o in self.allowed_origins}
+        return not name or is_loopback(name) or name in {_hostname(urlsplit(o).netloc) for o in self.allowed_origins}
 
     def refusal(self, headers: dict[str, str]) -> str | None:
         """Why a request must be refused, or None when it comes from the app's own page or a program."""
