@@ -244,6 +244,31 @@ def test_an_unreachable_database_is_reported_without_its_password() -> None:
     assert "127.0.0.1" in str(caught.value) and "s3cret" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("version", "refused"),
+    [("0.6.2", True), ("0.5.1", True), (None, True), ("0.7.0", False), ("0.8.0", False), ("0.10.1", False)],
+)
+def test_pgvector_before_halfvec_is_refused_naming_the_version_needed(version: str | None, refused: bool) -> None:
+    pgstore = pytest.importorskip("rag.index.pgstore", reason="needs requirements-postgres.txt")
+    problem = pgstore.pgvector_refusal(version)
+    assert (problem is not None) == refused
+    assert problem is None or ("0.7.0 or newer" in problem and "\n" not in problem)
+
+
+def test_a_server_whose_pgvector_is_too_old_is_refused_in_one_line_at_connect(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.index import pgstore
+
+    settings = store_settings("postgres", tmp_path, request)
+    monkeypatch.setattr(pgstore, "PGVECTOR_NEEDED", "99.0.0")  # what any real server has is then too old
+    with pytest.raises(IndexUnavailable) as caught:
+        open_store(settings).current_generation()
+    message = str(caught.value)
+    assert "predates halfvec" in message and "99.0.0 or newer" in message and "\n" not in message
+    assert "@" not in message, "the URL is shown without user or password"
+
+
 @pytest.mark.slow  # two command processes, each loading the encoder
 def test_search_and_eval_commands_run_unchanged_on_postgres(
     embedder: Embedder, request: pytest.FixtureRequest, tmp_path: Path
@@ -303,7 +328,11 @@ def test_nul_characters_never_abort_an_ingestion(settings: Settings, store: Inde
     PostgreSQL COPY, on every run after too; now it is a space, for every store, and the run goes on."""
     write(settings.data_dir, "nul.txt", "Filler line.\n" * 700 + "The harbour crane lifts\x00 forty tonnes.\n")
     # Past the first 8 KiB, where a NUL no longer marks the file as binary.
-    write(settings.data_dir, "nul-heading.md", "Filler line.\n\n" * 700 + "# Crane\x00 manual\n\nThe crane operator starts at dawn.\n")
+    write(
+        settings.data_dir,
+        "nul-heading.md",
+        "Filler line.\n\n" * 700 + "# Crane\x00 manual\n\nThe crane operator starts at dawn.\n",
+    )
     write(settings.data_dir, "nul.rtf", r"{\rtf1\ansi The lighthouse keeper\u0? counts ships nightly.\par}")
     report = ingest(settings, embedder=embedder)
     assert report.written and not report.skipped, report.skipped

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import tempfile
 import threading
 from collections.abc import Collection, Iterator, Mapping
@@ -72,6 +73,14 @@ CREATE TABLE rag_chunks (
 CREATE INDEX rag_chunks_embed_hash ON rag_chunks (embed_hash);
 """
 HNSW = f"CREATE INDEX rag_chunks_hnsw ON rag_chunks USING hnsw (embedding halfvec_ip_ops) WITH ({HNSW_OPTIONS})"
+PGVECTOR_NEEDED = "0.7.0"
+"""The first pgvector with halfvec, the type the chunks' vectors are kept in."""
+PGVECTOR_VERSION = """
+SELECT coalesce(
+    (SELECT extversion FROM pg_extension WHERE extname = 'vector'),
+    (SELECT default_version FROM pg_available_extensions WHERE name = 'vector')
+)"""
+"""The pgvector this database has, or the one `CREATE EXTENSION vector` would install; NULL when none."""
 
 
 def generation_name(number: int) -> str:
@@ -83,6 +92,23 @@ def describe(url: str) -> str:
     parts = urlsplit(url)
     where = parts.hostname or "localhost"
     return f"postgresql://{where}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+def pgvector_refusal(version: str | None) -> str | None:
+    """Why a server with this pgvector cannot keep the index, or None when it can: an older one fails only
+    later, mid-ingestion, on `type "halfvec" does not exist`."""
+    if version is None:
+        return f"pgvector is not installed on the server ({PGVECTOR_NEEDED} or newer is needed)"
+    if _numbers(version) < _numbers(PGVECTOR_NEEDED):
+        return (
+            f"pgvector {version} predates halfvec: the index needs pgvector {PGVECTOR_NEEDED} or newer "
+            "(upgrade it on the server, then run ALTER EXTENSION vector UPDATE)"
+        )
+    return None
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def _record(row: tuple[Any, ...]) -> ChunkRecord:
@@ -111,10 +137,20 @@ class PgStore:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(self.url, autocommit=True)
+            connection = psycopg.connect(self.url, autocommit=True)
         except psycopg.OperationalError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise IndexUnavailable(f"cannot reach the index database {self.location}: {first}") from exc
+        self._require_pgvector(connection)
+        return connection
+
+    def _require_pgvector(self, connection: psycopg.Connection[Any]) -> None:
+        """Refuse a server whose pgvector cannot keep the index as soon as it is reached, in one line."""
+        row = connection.execute(PGVECTOR_VERSION).fetchone()
+        problem = pgvector_refusal(row[0] if row else None)
+        if problem is not None:
+            connection.close()
+            raise IndexUnavailable(f"the index database {self.location} cannot keep the index: {problem}")
 
     def _reading_connection(self) -> psycopg.Connection[Any]:
         """The connection readers share; reopened if the server dropped it."""
