@@ -50,6 +50,7 @@ from rag.chat.service import ChatService
 from rag.config import one_line_errors
 from rag.i18n import Language, browser_language, say, tr
 from rag.llm.backends import Backend
+from rag.llm.egress_audit import requested_by
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
 from rag.measure.metrics import to_csv
 from rag.web.api_access import ApiAccess
@@ -361,15 +362,16 @@ async def _respond(message: cl.Message) -> None:
     options = ChatOptions.from_values(values, settings.retrieval, settings.request_timeout)
     offered = list(policy_choices(service.backends.cloud.available).values())
     policy = POLICIES[choice(values.get("backend"), offered, "local")]
-    exchange = await service.assistant.ask(
-        question,
-        _conversation(),
-        options,
-        policy,
-        _backend_for(values),
-        deliver=lambda reply: _deliver(reply, message.id),
-        shown=_show_retrieval,
-    )
+    with requested_by(cl.context.session.thread_id, _user_id()):  # the egress audit names this chat
+        exchange = await service.assistant.ask(
+            question,
+            _conversation(),
+            options,
+            policy,
+            _backend_for(values),
+            deliver=lambda reply: _deliver(reply, message.id),
+            shown=_show_retrieval,
+        )
     if exchange.note is not None:
         await cl.Message(content=f"_{exchange.note.render(_language())}_").send()
 

@@ -119,6 +119,7 @@ VARIABLES = (
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "HISTORY_URL", "CHAINLIT_HOST",
     "PROXY_LISTEN_HOST", "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "PRESETS_FILE", "LOCAL_HOURLY_COST",
     "OCR", "TESSERACT_CMD", "OCR_LANGUAGES", "OCR_DPI", "OCR_MAX_MEGAPIXELS", "OCR_PAGE_TIMEOUT", "OCR_MEMORY_MB",
+    "AUDIT_DIR", "EGRESS_RETENTION_DAYS",
 )  # fmt: skip
 """Every variable the settings read, and CHAINLIT_HOST (Chainlit's): tests clear them all, so a developer's shell
 cannot change a result."""
@@ -251,6 +252,15 @@ class HistorySettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """Where the app keeps what it must remember about egress: the log of every request that left the
+    machine (kept `retention_days`), and the fingerprints of local-only text. Default: `INDEX_DIR/audit`."""
+
+    directory: Path | None = None
+    retention_days: float = 30.0
+
+
+@dataclass(frozen=True)
 class WebSettings:
     proxy_host: str = ""  # where a reverse proxy in front of the app listens (rag.workers sets it for its workers)
     allowed_origins: tuple[str, ...] = ()  # pages on other origins allowed to use the app (a reverse proxy)
@@ -319,6 +329,11 @@ class Settings:
     costs: CostSettings = field(default_factory=CostSettings)
     presets: PresetSettings = field(default_factory=PresetSettings)
     ocr: OcrSettings = field(default_factory=OcrSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.audit.directory or self.index_dir / "audit"
 
     @property
     def encoder(self) -> tuple[str, str]:
@@ -393,6 +408,10 @@ class Settings:
             ),
             presets=PresetSettings(Path(read.text("PRESETS_FILE"))) if read.text("PRESETS_FILE") else PresetSettings(),
             ocr=_ocr(read),
+            audit=AuditSettings(
+                Path(read.text("AUDIT_DIR")) if read.text("AUDIT_DIR") else None,
+                read.number("EGRESS_RETENTION_DAYS", AuditSettings.retention_days),
+            ),
         )
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -314,3 +318,49 @@ def test_the_embedded_model_answers_through_the_api(tmp_path: Path) -> None:
     answer, _, sources = text.partition("**Sources**")
     assert answer.startswith(COMPLETION_LEAD.strip()) and len(answer.split()) > len(COMPLETION_LEAD.split())
     assert "course-handbook.pdf" in sources and "nothing left this machine" in sources
+
+
+def test_a_chat_quoted_by_a_clients_task_message_stays_on_this_machine(api_app) -> None:
+    """Open WebUI by default asks the chat's model for a title, tags and follow-up questions with the chat quoted
+    in one *user* message. After a local answer from a local-only document, that request to rag-cloud is
+    refused with the reason, and `python -m rag.egress --json` lists exactly what the cloud received."""
+    url, local, cloud, workdir = api_app
+    client = _client(url)
+    started = time.time()
+    question = "Which company does Project Nightingale merge with?"
+    local.answer = f"As the minutes say, {MERGER} [1]."
+    private = client.chat.completions.create(model="rag-local", messages=[{"role": "user", "content": question}])
+    private_text = (private.choices[0].message.content or "").split("\n\n")[0]
+    assert MERGER in private_text
+    cloud.bodies.clear()
+    task = (
+        "### Task:\nSuggest 3-5 relevant follow-up questions or prompts that the user might naturally ask next.\n"
+        f"### Chat History:\n<chat_history>\nUSER: {question}\nASSISTANT: {private_text}\n</chat_history>"
+    )
+    for messages in (
+        [{"role": "user", "content": task}],
+        [
+            {"role": "system", "content": f"Keep in mind: {MERGER.lower()}"},
+            {"role": "user", "content": "When does the library open?"},
+        ],
+        [{"role": "user", "content": [{"type": "text", "text": "Summarise:"}, {"type": "text", "text": task}]}],
+    ):
+        reply = client.chat.completions.create(model="rag-cloud", messages=messages)  # type: ignore[arg-type]
+        rag = (reply.model_extra or {})["rag"]
+        assert "quotes local-only text" in rag["egress"] and "Not sent to the cloud" in (
+            reply.choices[0].message.content or ""
+        )
+    assert cloud.bodies == []
+    shared = client.chat.completions.create(
+        model="rag-cloud", messages=[{"role": "user", "content": "When does the library open on Saturdays?"}]
+    )
+    assert shared.choices[0].message.content
+    since = datetime.fromtimestamp(started, UTC).isoformat()
+    env = {**os.environ, "INDEX_DIR": str(workdir / "index")}
+    printed = subprocess.run(
+        [sys.executable, "-m", "rag.egress", "--json", "--since", since],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    records = json.loads(printed.stdout)
+    assert [r["payload"]["messages"] for r in records] == [json.loads(body)["messages"] for body in cloud.bodies]
+    assert len(records) == 1 and records[0]["user"] == "default" and records[0]["outcome"]["status"] == 200

@@ -38,6 +38,7 @@ from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
 from rag.llm.requests import Prompt, Turn
 from rag.measure.metrics import AnswerMetrics, PriceTable, count_with_server, decode_rate
 from rag.privacy.gate import PrivacyGate
+from rag.privacy.local_only import LOCAL_ONLY_FILE, LocalOnlyText
 from rag.privacy.rules import PrivacyRules
 
 PROMPT_MARGIN_TOKENS = 64
@@ -139,6 +140,7 @@ class Asked:
 
 
 REFUSED_ANSWER = Text.of("answer.refused")
+QUOTED_ANSWER = Text.of("answer.refused_quote")
 NO_CONTEXT_ANSWER = Text.of("answer.no_context")
 CLOSEST_NAMED = 3
 
@@ -171,7 +173,8 @@ class Assistant:
         settings = retriever.settings
         self.prices = prices or PriceTable.load(settings.costs)
         self.privacy = privacy or PrivacyRules.from_settings(settings.privacy)
-        self.gate = PrivacyGate(self.privacy)
+        self.local_only = LocalOnlyText(settings.audit_dir / LOCAL_ONLY_FILE)
+        self.gate = PrivacyGate(self.privacy, self.local_only)
         self.evidence = EvidenceFinder(embedder)
 
     def retrieve(self, question: str, options: ChatOptions, turns: list[Turn] | None = None) -> Retrieval:
@@ -215,7 +218,7 @@ class Assistant:
         )
         egress = admitted.egress
         if admitted.refused:
-            refused = in_language_of(question, REFUSED_ANSWER)
+            refused = in_language_of(question, QUOTED_ANSWER if egress.quoted else REFUSED_ANSWER)
             return Answer(refused, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
         if backend.answer_from == "evidence":
             evidence = self.evidence.select(admitted.question, admitted.hits)
@@ -227,6 +230,9 @@ class Assistant:
             egress.chunks, egress.files = len(prompt.sources), len({hit.source for hit in prompt.sources})
             egress.turns = prompt.turns_sent
         local_only = backend.is_local and self.involves_local_only(prompt.sources, prompt.history_sent(history))
+        for hit in prompt.sources if backend.is_local else []:
+            if self.privacy.is_private(hit.source):
+                self.local_only.remember(hit.text)  # shown to the reader: a client may quote it back
         answer = Answer("", backend, admitted.shown(prompt.sources), egress=egress, local_only=local_only)
         return answer, prompt
 
@@ -268,6 +274,8 @@ class Assistant:
         answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
         answer.metrics = await asyncio.to_thread(self._measure, question, prompt, outcome, answer)
         await asyncio.to_thread(self._check, question, answer)
+        if answer.local_only and answer.text:
+            await asyncio.to_thread(self.local_only.remember, answer.text, question)
 
     def _check(self, question: str, answer: Answer) -> None:
         """Check every claim against the sources and show what a reader can trust: citations that exist, no

@@ -16,6 +16,7 @@ from rag.index.retrieval import Retriever
 from rag.ingest.pipeline import IngestReport, ingest
 from rag.ingest.watch import lock_waits
 from rag.llm.backends import Backend, list_models, unavailable_local
+from rag.llm.egress_audit import EgressAudit
 from rag.llm.registry import Backends
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ class ChatService:
         self.settings = settings or Settings.from_env()
         self.build_index = build_index  # the app builds a missing index; the terminal commands say it is missing
         self.embedder = Embedder.from_settings(self.settings)
-        self.backends = backends or Backends(self.settings.local, self.settings.cloud)
+        audit = EgressAudit(self.settings.audit_dir, self.settings.audit.retention_days)
+        self.backends = backends or Backends(self.settings.local, self.settings.cloud, audit)
         self._retriever: Retriever | None = None
         self._assistant: Assistant | None = None
         self._ingest_lock = threading.Lock()

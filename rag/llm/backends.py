@@ -10,6 +10,7 @@ import requests
 
 from rag.config import DEFAULT_CLOUD_BASE_URL, AnswerFrom, CloudSettings, PromptStyle
 from rag.i18n import DEFAULT, Language, Text, tr
+from rag.llm.egress_audit import EgressAudit, on_this_machine
 
 BackendKey = Literal["local", "cloud"]
 """Which of a chat's two backends: the one on this machine, or the cloud one."""
@@ -34,6 +35,12 @@ class Backend:
     reason: str | Text | None = None  # why it is unavailable (a server's own words stay a plain string)
     # Vendor preparation before each answer (Foundry Local: load the model, or its stream is dropped)
     prepare: Callable[[Backend], None] | None = field(default=None, compare=False)
+    audit: EgressAudit | None = field(default=None, compare=False, repr=False)  # where requests that leave are logged
+
+    @property
+    def leaves_machine(self) -> bool:
+        """The cloud backend, or a server on another host: its requests are written to the egress audit."""
+        return not self.is_local or not on_this_machine(self.base_url)
 
     def describe(self, language: Language = DEFAULT) -> str:
         where = tr(language, "backend.on_this_machine" if self.is_local else "backend.in_the_cloud")
@@ -68,11 +75,17 @@ def cloud_backend(cloud: CloudSettings) -> Backend:
 
 def list_models(backend: Backend, timeout: float = 5.0) -> list[str]:
     """Model ids the backend offers at `/models`; empty when it cannot be asked."""
+    audit = backend.audit if backend.leaves_machine else None
+    record = audit.request(backend.label, "", f"{backend.base_url}/models", {}) if audit else ""
     try:
         response = requests.get(
             f"{backend.base_url}/models", headers={"Authorization": f"Bearer {backend.api_key}"}, timeout=timeout
         )
+        if audit:
+            audit.outcome(record, response.status_code)
         response.raise_for_status()
         return sorted(str(item["id"]) for item in response.json().get("data", []) if "id" in item)
-    except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError):
+    except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError) as exc:
+        if audit and not isinstance(exc, requests.HTTPError):
+            audit.outcome(record, "failed", error=type(exc).__name__)
         return []

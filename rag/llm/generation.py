@@ -167,17 +167,52 @@ def retry_delay(exc: BaseException, attempt: int) -> float | None:
 MAX_RETRY_WAIT = 10.0
 
 
+def sent_payload(backend: Backend, prompt: Prompt, params: GenerationParams) -> dict[str, object]:
+    """The JSON body the SDK sends for this request (its `extra_body` merged in, the client-side timeout out)."""
+    arguments = request_arguments(backend, prompt, params)
+    extras = arguments.pop("extra_body", None)
+    arguments.pop("timeout", None)
+    return {**arguments, **(extras if isinstance(extras, dict) else {})}
+
+
+def _audited(backend: Backend, prompt: Prompt, params: GenerationParams) -> str | None:
+    """Write the request to the egress audit before it is sent, when it leaves the machine."""
+    if backend.audit is None or not backend.leaves_machine:
+        return None
+    endpoint = "/completions" if prompt.style == "completion" else "/chat/completions"
+    payload = sent_payload(backend, prompt, params)
+    return backend.audit.request(backend.label, backend.model, backend.base_url + endpoint, payload)
+
+
+def _audit_outcome(backend: Backend, record: str | None, outcome: StreamOutcome, exc: BaseException | None) -> None:
+    if backend.audit is None or record is None:
+        return
+    if exc is None:
+        backend.audit.outcome(record, 200, outcome.usage)
+    elif isinstance(exc, GeneratorExit | asyncio.CancelledError):
+        backend.audit.outcome(record, "cancelled", outcome.usage)
+    else:
+        status = getattr(exc, "status_code", None) or "failed"
+        backend.audit.outcome(record, status, outcome.usage, scrub(str(exc), backend)[:200] or type(exc).__name__)
+
+
 async def _attempt(
     client: AsyncOpenAI, backend: Backend, prompt: Prompt, params: GenerationParams, outcome: StreamOutcome
 ) -> AsyncIterator[str]:
     """One request; the first-token budget only covers the wait for the first token."""
-    async with asyncio.timeout(params.first_token_budget) as deadline:
-        async for piece in _chunks(client, backend, prompt, params, outcome):
-            if outcome.first_token_at is None:
-                outcome.first_token_at = time.perf_counter()
-                deadline.reschedule(None)
-            outcome.text += piece
-            yield piece
+    record = await asyncio.to_thread(_audited, backend, prompt, params)  # may prune the log: off the loop
+    try:
+        async with asyncio.timeout(params.first_token_budget) as deadline:
+            async for piece in _chunks(client, backend, prompt, params, outcome):
+                if outcome.first_token_at is None:
+                    outcome.first_token_at = time.perf_counter()
+                    deadline.reschedule(None)
+                outcome.text += piece
+                yield piece
+    except BaseException as exc:
+        _audit_outcome(backend, record, outcome, exc)
+        raise
+    _audit_outcome(backend, record, outcome, None)
 
 
 async def stream_answer(

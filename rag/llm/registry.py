@@ -8,6 +8,7 @@ from dataclasses import replace
 from rag.config import CloudSettings, LocalSettings
 from rag.llm.backends import Backend, cloud_backend
 from rag.llm.discovery import discover_local
+from rag.llm.egress_audit import EgressAudit
 from rag.llm.embedded_server import EmbeddedServer
 
 EMBEDDED_PASSAGE_CHARS = 600
@@ -18,9 +19,12 @@ sentences (measured in the README: the first token comes about twice as soon).""
 class Backends:
     """Resolves the local backend on first use (starting the embedded model if nothing else runs)."""
 
-    def __init__(self, local: LocalSettings | None = None, cloud: CloudSettings | None = None) -> None:
+    def __init__(
+        self, local: LocalSettings | None = None, cloud: CloudSettings | None = None, audit: EgressAudit | None = None
+    ) -> None:
         self.settings = local or LocalSettings()
-        self.cloud: Backend = cloud_backend(cloud or CloudSettings())
+        self.audit = audit
+        self.cloud: Backend = replace(cloud_backend(cloud or CloudSettings()), audit=audit)
         self.embedded: EmbeddedServer | None = None
         self._local: Backend | None = None
         self._lock = threading.Lock()
@@ -38,7 +42,7 @@ class Backends:
                 default_chars = 0 if found else EMBEDDED_PASSAGE_CHARS
                 passage_chars = default_chars if chars is None else max(chars, 0)
                 answer_from = self.settings.answer_from or ("passages" if found else "evidence")
-                self._local = replace(backend, passage_chars=passage_chars, answer_from=answer_from)
+                self._local = replace(backend, passage_chars=passage_chars, answer_from=answer_from, audit=self.audit)
             return self._local
 
     def _start_embedded(self) -> Backend:

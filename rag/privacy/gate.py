@@ -4,6 +4,10 @@ Like a retrieval post-processor, it sits between what was found and what is aske
 passages and turns are left out, and the question, each passage, each earlier turn and the system
 prompt are masked one by one with one redactor (the same value gets the same placeholder everywhere).
 Masking comes before anything cuts a passage to fit, so a value is never sent in part.
+
+What the client sends is checked too: a turn that quotes local-only text the app has shown or answered
+(`LocalOnlyText`) is held back like a local-only turn, and a question or system prompt that quotes it
+is not sent at all: a client may carry the chat inside one message (Open WebUI's title and follow-up tasks).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from rag.index.retrieval import Hit
 from rag.llm.requests import Turn
+from rag.privacy.local_only import LocalOnlyText
 from rag.privacy.redaction import Redactor
 from rag.privacy.rules import Egress, PrivacyRules
 
@@ -41,6 +46,10 @@ class Admitted:
 @dataclass(frozen=True)
 class PrivacyGate:
     rules: PrivacyRules
+    known: LocalOnlyText = field(default_factory=LocalOnlyText)
+
+    def _quotes_local_only(self, turn: Turn) -> bool:
+        return turn.local_only or self.known.quotes(turn.question) or self.known.quotes(turn.answer)
 
     def admit(
         self, cloud: bool, question: str, hits: list[Hit], history: list[Turn], system_prompt: str, refuse: bool
@@ -54,9 +63,10 @@ class PrivacyGate:
         if not cloud:
             return Admitted(question, hits, history, system_prompt, Egress(cloud=False))
         shareable, private = self.rules.shareable(hits)
-        turns = [turn for turn in history if not turn.local_only]
+        turns = [turn for turn in history if not self._quotes_local_only(turn)]
         held = Egress(cloud=True, held_back=len(private), held_turns=len(history) - len(turns))
-        if not shareable or ((private or held.held_turns) and refuse):
+        held.quoted = self.known.quotes(question) or self.known.quotes(system_prompt)
+        if held.quoted or not shareable or ((private or held.held_turns) and refuse):
             held.refused = True
             return Admitted(question, [], [], system_prompt, held)
         redactor = Redactor.with_user_patterns(list(self.rules.user_patterns))

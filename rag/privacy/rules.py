@@ -77,7 +77,8 @@ class Egress:
     masked: int = 0
     refused: bool = False
     turns: int = 0  # earlier turns of the chat sent with the question
-    held_turns: int = 0  # earlier turns kept back because they used local-only text
+    held_turns: int = 0  # earlier turns kept back because they used or quote local-only text
+    quoted: bool = False  # the question or system prompt quotes local-only text: nothing is sent
     redactor: Redactor | None = field(default=None, repr=False)
 
     def summary(self, language: Language = DEFAULT) -> str:
@@ -95,7 +96,9 @@ class Egress:
         return "; ".join(parts)
 
     def _held(self, language: Language) -> list[str]:
-        parts = [tr(language, "egress.held_chunks", count=self.held_back)] if self.held_back else []
+        parts = [tr(language, "egress.held_quote")] if self.quoted else []
+        if self.held_back:
+            parts.append(tr(language, "egress.held_chunks", count=self.held_back))
         if self.held_turns:
             parts.append(tr(language, "egress.held_turns", count=self.held_turns))
         return parts

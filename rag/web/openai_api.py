@@ -22,6 +22,7 @@ from rag.answers.answer import Answer
 from rag.chat.answer_view import answer_json, answer_notes
 from rag.chat.pipeline import ChatOptions, Conversation, Exchange, Reply
 from rag.chat.service import ChatService
+from rag.llm.egress_audit import requested_by
 from rag.privacy.answer_ledger import AnswerLedger, Given
 from rag.web.api_access import ApiAccess, Denied
 from rag.web.openai_schema import (
@@ -139,6 +140,10 @@ class RagApi:
         except ApiError as error:
             return _error(error)
         log.info("API request from %s: %s", client, parsed.model)  # never the question: it may be private
+        with requested_by(f"api:{client}", client):  # the egress audit names the API client
+            return await self._answer(parsed)
+
+    async def _answer(self, parsed: ApiRequest) -> Response:
         if parsed.stream:
             return await self._streamed(parsed)
         exchange = await self._ask(parsed, None)
