@@ -101,6 +101,18 @@ MASKED = {
     "ru-punycode": ("Адрес ivan@xn--e1afmkfd.xn--p1ai работает.", "Адрес [EMAIL_1] работает."),
     # IP addresses
     "en-ip": ("host 10.0.0.7 and fe80::1ff:fe23:4567:890a", "host [IP_1] and [IP_2]"),
+    # Written to slip past: invisible characters, wide separators, other separators, spelled-out signs
+    "en-card-zero-width": ("Card 4111\u200b1111\u200b1111\u200b1111 is on file.", "Card [CARD_1] is on file."),
+    "en-card-soft-hyphens": ("Card 4111\u00ad1111\u00ad1111\u00ad1111 is on file.", "Card [CARD_1] is on file."),
+    "bg-phone-word-joiner": ("Звънете на 0888\u2060123\u2060456 вечер.", "Звънете на [PHONE_1] вечер."),
+    "en-email-zero-width": ("Write to maria\u200b.ivanova@clinic\u200b.example now.", "Write to [EMAIL_1] now."),
+    "en-card-wide-separators": ("Card 4111 - 1111 - 1111 - 1111 expired.", "Card [CARD_1] expired."),
+    "en-card-slashes": ("Card 4111/1111/1111/1111 expired.", "Card [CARD_1] expired."),
+    "en-card-underscores": ("Card 4111_1111_1111_1111 expired.", "Card [CARD_1] expired."),
+    "ru-phone-wide-separators": ("Звоните: +7 - 495 - 765 - 43 - 21.", "Звоните: [PHONE_1]."),
+    "bg-iban-dots": ("Сметка BG80.BNBG.9661.1020.3456.78 на фирмата.", "Сметка [IBAN_1] на фирмата."),
+    "en-email-braces": ("Mail maria {at} clinic {dot} example today.", "Mail [EMAIL_1] today."),
+    "en-email-caps-words": ("Mail maria AT clinic DOT example today.", "Mail [EMAIL_1] today."),
 }
 
 ORDINARY = {
@@ -121,6 +133,8 @@ ORDINARY = {
     "en-brackets": "Say hello at the desk (at the back) [dot matrix printer].",
     "en-numbers": "On 2024-01-15 at 14:00:00, 2,000 tokens on port 11434 cost 0.0006 USD; 1234 5678 9012 3456",
     "bg-unicode-punctuation": "Цена\u00a0— 5\u00a0лв.; сезон 2024–2025; ред\u2028нов.",
+    "en-at-dot-caps": "The AT command set and the DOT language are documented AT length.",
+    "en-soft-hyphens": "Inter\u00adnational\u00adization of 2024\u200b-01-15 and page 12\u200b34.",
 }
 
 ADVERSARIAL_SIZE = 128 * 1024

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from rag.eval import load_questions, score
 from rag.index.bm25 import reads_as_bulgarian, tokenize
-from rag.index.retrieval import Retriever
+from rag.index.records import ChunkRecord
+from rag.index.retrieval import Retriever, window
+from rag.privacy.redaction import Redactor
 from tests.helpers import ROOT, run_cli
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -152,3 +155,21 @@ def test_a_stray_keyword_match_does_not_outrank_the_answer(
     """Asked in the browser: the Russian question found the Bulgarian library rules first (one shared word,
     which counted fully relative to the keyword leg's best), the lecturer question the travel policy."""
     assert sample_retriever.search(question, k=1)[0].source == source
+
+
+@pytest.mark.parametrize("around", range(20, 90, 3))
+def test_the_passage_window_never_cuts_a_card_or_phone_number_in_two(around: int) -> None:
+    """A value cut by the window would go out in part (8 of 16 card digits), too short to be recognised and
+    masked: the window ends before such a run of digit groups or after it, never inside."""
+    before = "Pay by card 4111 1111 1111 1111 or call +359 2 987 6543 today. The office is on the second floor."
+    middle = "Refunds take five working days."
+    after = "For refunds call +359 2 987 6543 or write; the card 5500 0000 0000 0004 is charged on Mondays."
+    chunks = {
+        i: ChunkRecord(i, "pay.md", None, (), 0, len(text), text, "")
+        for i, text in enumerate([before + "\n\n", middle, "\n\n" + after])
+    }
+    chunks[1] = ChunkRecord(1, "pay.md", 2, (), 0, len(middle), middle, "")
+    passage = window(chunks, chunks[1], around)
+    masked = Redactor().redact(passage)  # what the privacy gate sends: any digits left are a value in part
+    assert not re.search(r"\d{3}", masked.replace(" ", "")), passage
+    assert "Refunds take five working days." in passage

@@ -109,20 +109,34 @@ def window(chunks: Mapping[int, ChunkRecord], chunk: ChunkRecord, around: int) -
     return head + chunk.text + tail
 
 
+_DIGIT_GROUP_CHARS = "0123456789 ./_()+-"
+_DIGIT_GROUP_EDGE = re.compile(r"\d[ ./_()+-]{0,3}$")
+_DIGIT_GROUP_START = re.compile(r"[ ./_()+-]{0,3}\d")
+"""The window never cuts a run of digit groups (a card, phone or account number written `4111 1111 ...`):
+the part inside it would be too short to be recognised and masked, and so would go out in part."""
+
+
 def _trim_start(text: str, limit: int) -> str:
-    """The last `limit` characters, starting at a word."""
+    """The last `limit` characters, starting at a word and never inside a run of digit groups."""
     if len(text) <= limit:
         return text
     cut = text[-limit:]
-    return cut[cut.find(" ") + 1 :] if " " in cut else cut
+    cut = cut[cut.find(" ") + 1 :] if " " in cut else cut
+    if _DIGIT_GROUP_EDGE.search(text[: len(text) - len(cut)]) and cut[:1].isdigit():
+        cut = cut.lstrip(_DIGIT_GROUP_CHARS)
+    return cut
 
 
 def _trim_end(text: str, limit: int) -> str:
-    """The first `limit` characters, ending at a word."""
+    """The first `limit` characters, ending at a word and never inside a run of digit groups."""
     if len(text) <= limit:
         return text
     cut = text[:limit]
-    return cut[: cut.rfind(" ")] if " " in cut else cut
+    cut = cut[: cut.rfind(" ")] if " " in cut else cut
+    rest = text[len(cut) :]
+    if cut[-1:].isdigit() and _DIGIT_GROUP_START.match(rest):
+        cut = cut.rstrip(_DIGIT_GROUP_CHARS)
+    return cut
 
 
 LANGUAGE_DEPTH = 200

@@ -8,8 +8,9 @@ model can still tell "[EMAIL_1]" from "[EMAIL_2]", and the answer can be shown w
 restored.
 
 Detectors read a folded copy of the text: Unicode spaces become " ", Unicode dashes "-", line
-separators "\\n". Folding maps one character to one character, so a match's offsets are the same
-in the original, and what is replaced (and later restored) is exactly the original substring.
+separators "\\n", and invisible format characters (a zero-width space, a soft hyphen, a word joiner)
+are left out, so `4111\u200b1111...` is the card it shows. Each folded character remembers where it
+came from, so what is replaced (and later restored) is exactly the original substring.
 
 Every built-in pattern runs in linear time: no nested quantifiers over overlapping classes, and a
 pattern that may scan a long run can only start where the run starts (look-behinds), so each run
@@ -43,7 +44,14 @@ _FOLD = {
     **dict.fromkeys(map(ord, _DASHES), "-"),
     **dict.fromkeys(map(ord, "\uff20\ufe6b"), "@"),
 }
-"""One character for one: offsets in the folded text are offsets in the original."""
+"""One character for one."""
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\ufeff"
+    + "".join(
+        map(chr, [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070), *range(0xFE00, 0xFE10)])
+    )
+)
+"""Format characters a reader does not see (Unicode's default-ignorable code points in running text)."""
 
 _BLANK = "\0"
 """What found values are overwritten with, so later detectors neither match them nor run across them."""
@@ -51,9 +59,9 @@ _BLANK = "\0"
 # E-mail: the at sign may be spaced or written as a word; a plain " at " needs a bracketed "(dot)"
 # too, so that "meet at noon" or "docs at python.org" stay as they are.
 _LOCAL = r"(?<![\w.+-])(?<! \. )[\w.+-]+(?: \. [\w.+-]+)*"
-_AT = r"(?: {0,3}@ {0,3}| {0,3}[(\[] ?(?:at|собака) ?[)\]] {0,3})"
-_AT_WORD = r" (?:at|собака) "
-_DOT_WORD = r" {0,3}[(\[] ?(?:dot|точка) ?[)\]] {0,3}"
+_AT = r"(?: {0,3}@ {0,3}| {0,3}[(\[{<] ?(?:at|собака) ?[)\]}>] {0,3})"
+_AT_WORD = r"(?: (?:at|собака) | {1,3}(?-i:AT) {1,3})"
+_DOT_WORD = r"(?: {0,3}[(\[{<] ?(?:dot|точка) ?[)\]}>] {0,3}| {1,3}(?-i:DOT) {1,3})"
 _DOT = rf"(?:\.| \. |{_DOT_WORD})"
 _TLD = r"(?:xn--[a-z0-9-]+|[^\W\d_]{2,})(?![\w@])"
 _EMAIL = re.compile(
@@ -84,14 +92,14 @@ _IBAN_LENGTHS = {
 }
 """IBAN length by country (SWIFT IBAN registry): the IBAN ends there even if a word follows."""
 _IBAN = re.compile(
-    rf"(?<!\w)(?=[A-Za-z]{{2}}\d\d)(?i:{'|'.join(_IBAN_LENGTHS)})\d\d(?:[ -]{{0,2}}[A-Za-z0-9]){{11,30}}(?![A-Za-z0-9])"
+    rf"(?<!\w)(?=[A-Za-z]{{2}}\d\d)(?i:{'|'.join(_IBAN_LENGTHS)})\d\d(?:[ ./_-]{{0,3}}[A-Za-z0-9]){{11,30}}(?![A-Za-z0-9])"
 )
 _IBAN_NUMBERS = {ord(c): str(int(c, 36)) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 """Letters as the checksum counts them: A = 10 ... Z = 35."""
 
 # Digit runs start only where a run starts (not after a digit and one or two separators), so a
 # long run is scanned once, not once per digit.
-_CARD = re.compile(r"(?<!\w)(?<!\d[ .-])(?<!\d[ .-]{2})\d(?:[ .-]{0,2}\d){12,}(?!\w)")
+_CARD = re.compile(r"(?<![^\W_])(?<!\d[ ./_-])(?<!\d[ ./_-]{2})(?<!\d[ ./_-]{3})\d(?:[ ./_-]{0,3}\d){12,}(?![^\W_])")
 _CARD_RUN_LIMIT = 160
 """A longer run of digit groups is a table of numbers, not a few card numbers side by side."""
 _DIGITS = re.compile(r"\d+")
@@ -110,8 +118,8 @@ _DATE = re.compile(rf"(?<!\d)(?<!\d[-./])(?:{_YEAR}([-./]){_DAY}\1{_DAY}|{_DAY}(
 # A phone number: at least 9 digits, with up to two separators between digits, over one line break
 # at most (`+359 88⏎123 4567`); a "+" always starts a new number.
 _PHONE_SEP = r"[ ./()-]"
-_PHONE_STEP = rf"{_PHONE_SEP}{{0,2}}\d"
-_PHONE_BREAK = rf"{_PHONE_SEP}{{0,2}}\n{_PHONE_STEP}"
+_PHONE_STEP = rf"{_PHONE_SEP}{{0,3}}\d"
+_PHONE_BREAK = rf"{_PHONE_SEP}{{0,3}}\n{_PHONE_STEP}"
 _PHONE_EIGHT_MORE = "|".join(
     [rf"(?:{_PHONE_STEP}){{8}}"]
     + [rf"(?:{_PHONE_STEP}){{{k}}}{_PHONE_BREAK}(?:{_PHONE_STEP}){{{7 - k}}}" for k in range(8)]
@@ -119,7 +127,7 @@ _PHONE_EIGHT_MORE = "|".join(
 """Eight more digits, on this line or over one line break: checked before the match so that short
 numbers, one a line, never reach Python."""
 _PHONE = re.compile(
-    rf"(?:\+\(?|(?<![\w+])(?<!\d{_PHONE_SEP})(?<!\d{_PHONE_SEP}{{2}})\(?)\d(?={_PHONE_EIGHT_MORE})"
+    rf"(?:\+\(?|(?<![\w+])(?<!\d{_PHONE_SEP})(?<!\d{_PHONE_SEP}{{2}})(?<!\d{_PHONE_SEP}{{3}})\(?)\d(?={_PHONE_EIGHT_MORE})"
     rf"(?:{_PHONE_STEP})*(?:{_PHONE_BREAK}(?:{_PHONE_STEP})*)?(?!\w)"
 )
 _PHONE_LINE = re.compile(r"[+(]?\d(?:[^\n]*\d)?")
@@ -154,7 +162,7 @@ def _iban(value: str) -> tuple[Span, ...]:
     """The IBAN at the start of a match: as many characters as its country's IBANs have, so that a
     word written after it (`... 1332 this`) is not taken in; checksum-verified."""
     length = _IBAN_LENGTHS[value[:2].upper()]
-    compact = value.replace(" ", "").replace("-", "")[:length].upper()
+    compact = "".join(_IBAN_CHAR.findall(value))[:length].upper()
     if len(compact) < length or int((compact[4:] + compact[:4]).translate(_IBAN_NUMBERS)) % 97 != 1:
         return ()
     end = [m.end() for m in _IBAN_CHAR.finditer(value)][length - 1]
@@ -273,6 +281,15 @@ def _user_pattern(pattern: str) -> re.Pattern[str]:
         raise ValueError(f"REDACT_PATTERNS: invalid regular expression {pattern} ({error})") from None
 
 
+def _fold(text: str) -> tuple[str, list[int] | None]:
+    """The text detectors read, and where each of its characters is in `text` (None: the same place)."""
+    folded = text.translate(_FOLD)
+    if _INVISIBLE.isdisjoint(folded):
+        return folded, None
+    origin = [index for index, char in enumerate(folded) if char not in _INVISIBLE]
+    return "".join(folded[index] for index in origin), origin
+
+
 def _blank(text: str, spans: list[Span]) -> str:
     pieces, last = [], 0
     for start, end in spans:
@@ -309,13 +326,16 @@ class Redactor:
     def _find(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, kind) of each value, in text order; each detector reads the folded text with
         what earlier detectors found blanked out, so no two values overlap."""
-        folded, found = text.translate(_FOLD), []
+        folded, origin = _fold(text)
+        found = []
         for detector in self.detectors:
             spans = list(detector.spans(folded))
             if spans:
                 folded = _blank(folded, spans)
                 found += [(start, end, detector.kind) for start, end in spans if detector.kind]
-        return sorted(found)
+        if origin is None:
+            return sorted(found)
+        return sorted((origin[start], origin[end - 1] + 1, kind) for start, end, kind in found)
 
     def redact(self, text: str) -> str:
         """The text with each personal value replaced by its placeholder and nothing else changed."""
