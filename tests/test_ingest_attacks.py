@@ -17,11 +17,12 @@ from rag.index.retrieval import Retriever
 from rag.index.store import load_snapshot
 from rag.ingest.chunking import CHARS_PER_TOKEN, Chunker
 from rag.ingest.loaders import load_bytes
+from rag.ingest.loaders.base import MAX_HEADING_CHARS
 from rag.ingest.pipeline import IngestReport, ingest
 from rag.ingest.report import format_report, printable
 from rag.privacy.rules import PrivacyRules
 from tests import hostile_documents as hostile
-from tests.documents import write
+from tests.documents import docx_bytes, odt_bytes, pdf_bytes, pptx_bytes, write
 from tests.helpers import run_cli
 
 
@@ -162,3 +163,24 @@ def test_flate_bomb_memory_stays_bounded(tmp_path: Path) -> None:
     print(f"peak memory reading a 600 MB Flate bomb: {peak_mb} MB")
     assert "decompression bomb" in reason
     assert peak_mb < 400
+
+
+LONG_HEADING = "Q" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("data", "suffix"),
+    [
+        (f"# {LONG_HEADING}\n\nBody text.\n".encode(), ".md"),
+        (f"<h1>{LONG_HEADING}</h1><p>Body text.</p>".encode(), ".html"),
+        (docx_bytes("Title", [(LONG_HEADING, ["Body text."])]), ".docx"),
+        (odt_bytes(f'<text:h text:outline-level="1">{LONG_HEADING}</text:h><text:p>Body text.</text:p>'), ".odt"),
+        (pdf_bytes(["Body text."], title=LONG_HEADING), ".pdf"),
+        (pptx_bytes([(LONG_HEADING, ["Body text."], "")]), ".pptx"),
+    ],
+)
+def test_every_heading_is_cut_to_a_bounded_length(data: bytes, suffix: str) -> None:
+    document = load_bytes(data, suffix)
+    body = next(b for b in document.blocks if b.text == "Body text.")
+    assert body.heading_path[-1] == "Q" * (MAX_HEADING_CHARS - 1) + "…"
+    assert all(len(h) <= MAX_HEADING_CHARS for b in document.blocks for h in b.heading_path)

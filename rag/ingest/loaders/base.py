@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 PARAGRAPH = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|$))+")
 """A run of non-blank lines: a paragraph of plain text, of a PDF page or of OCR output."""
+MAX_HEADING_CHARS = 200
+"""Longest heading kept in a block's heading path; a longer one is cut and ends in "…". The path rides
+along with every chunk of its section (shown, embedded, keyword-indexed), and the chunker bounds it in
+tokens only, where a 2 MB heading without spaces counts as one."""
 
 
 class SkipFile(Exception):
@@ -57,7 +61,7 @@ class BlockBuilder:
         text = text.strip()
         if not text:
             return
-        self.blocks.append(Block(text, heading_path, self.page, self._offset, self._offset + len(text)))
+        self.blocks.append(Block(text, _bounded(heading_path), self.page, self._offset, self._offset + len(text)))
         self._offset += len(text) + 2
 
     def add_paragraphs(self, text: str, heading_path: tuple[str, ...]) -> None:
@@ -71,7 +75,17 @@ class BlockBuilder:
         if not stripped:
             return
         start += len(text) - len(text.lstrip())
-        self.blocks.append(Block(stripped, heading_path, self.page, start, start + len(stripped)))
+        self.blocks.append(Block(stripped, _bounded(heading_path), self.page, start, start + len(stripped)))
+
+
+def _bounded(heading_path: tuple[str, ...]) -> tuple[str, ...]:
+    """`heading_path` with each heading cut to MAX_HEADING_CHARS; the same tuple when none is longer."""
+    if all(len(heading) <= MAX_HEADING_CHARS for heading in heading_path):
+        return heading_path
+    return tuple(
+        heading if len(heading) <= MAX_HEADING_CHARS else heading[: MAX_HEADING_CHARS - 1].rstrip() + "…"
+        for heading in heading_path
+    )
 
 
 class HeadingStack:
