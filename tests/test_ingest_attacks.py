@@ -4,6 +4,7 @@ no local-only text is ever indexed under a shareable name."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -163,6 +164,61 @@ def test_flate_bomb_memory_stays_bounded(tmp_path: Path) -> None:
     print(f"peak memory reading a 600 MB Flate bomb: {peak_mb} MB")
     assert "decompression bomb" in reason
     assert peak_mb < 400
+
+
+_READER = """
+import json, sys
+from pathlib import Path
+from rag.ingest.chunking import Chunker
+from rag.ingest.loaders import load_bytes
+
+class FourCharactersAToken:
+    def count_many(self, texts):
+        return [len(text) // 4 + 1 for text in texts]
+
+    def token_spans(self, text, max_tokens):
+        return [(i, min(i + 4 * max_tokens, len(text))) for i in range(0, len(text), 4 * max_tokens)]
+
+path = Path(sys.argv[1])
+parts = load_bytes(path.read_bytes(), path.suffix).blocks
+if sys.argv[2:] == ["chunk"]:
+    parts = Chunker(FourCharactersAToken(), 200, 40).chunk(parts)
+print(json.dumps([[part.text, part.heading_path, part.start, part.end] for part in parts]))
+"""
+
+
+def _read_in_time(path: Path, *, chunk: bool = False) -> list[tuple[str, list[str], int, int]]:
+    """(text, heading path, start, end) of each block, or chunk, of the file at `path`, read in a fresh
+    process that must finish within 20 s: linear code takes well under a second on the inputs below,
+    quadratic code minutes. Not a thread: a regular expression holds the GIL for its whole search."""
+    try:
+        result = run_cli("-c", _READER, str(path), *(["chunk"] if chunk else []), timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"reading {path.name} did not finish in 20 s (quadratic time?)")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [(text, heading_path, start, end) for text, heading_path, start, end in json.loads(result.stdout)]
+
+
+def test_runs_of_sentence_marks_are_chunked_in_linear_time(tmp_path: Path) -> None:
+    text = "Marks follow" + ("." * 50_000 + "!?…" * 15_000 + "x") * 2 + " and the end."
+    chunks = _read_in_time(write(tmp_path, "marks.txt", text), chunk=True)
+    assert all(text[start:end] == chunk for chunk, _, start, end in chunks)
+    assert chunks[0][2] == 0 and chunks[-1][3] == len(text)
+    assert max(len(chunk) for chunk, *_ in chunks) <= CHARS_PER_TOKEN * 200
+
+
+def test_a_line_of_only_spaces_is_read_in_linear_time(tmp_path: Path) -> None:
+    text = "First paragraph.\n" + " " * 300_000 + "\nSecond paragraph.\n"
+    blocks = _read_in_time(write(tmp_path, "spaces.txt", text))
+    assert [block for block, *_ in blocks] == ["First paragraph.", "Second paragraph."]
+    assert all(text[start:end] == block for block, _, start, end in blocks)
+
+
+def test_a_long_line_of_heading_marks_is_read_in_linear_time(tmp_path: Path) -> None:
+    text = "# Title" + " #" * 100_000 + " x\n\nBody under the heading.\n"
+    [(block, [heading], _, _)] = _read_in_time(write(tmp_path, "marks.md", text))
+    assert block == "Body under the heading."
+    assert heading.startswith("Title # # #") and heading.endswith("…")
 
 
 LONG_HEADING = "Q" * 100_000

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-PARAGRAPH = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|$))+")
-"""A run of non-blank lines: a paragraph of plain text, of a PDF page or of OCR output."""
 MAX_HEADING_CHARS = 200
 """Longest heading kept in a block's heading path; a longer one is cut and ends in "…". The path rides
 along with every chunk of its section (shown, embedded, keyword-indexed), and the chunker bounds it in
@@ -66,8 +64,8 @@ class BlockBuilder:
 
     def add_paragraphs(self, text: str, heading_path: tuple[str, ...]) -> None:
         """Each run of non-blank lines of `text` becomes a block, its offset exact in `text`."""
-        for match in PARAGRAPH.finditer(text):
-            self.add_at(match.group(), heading_path, match.start())
+        for start, end in _paragraph_spans(text):
+            self.add_at(text[start:end], heading_path, start)
 
     def add_at(self, text: str, heading_path: tuple[str, ...], start: int) -> None:
         """Add a block whose offset in the source text is known exactly."""
@@ -86,6 +84,26 @@ def _bounded(heading_path: tuple[str, ...]) -> tuple[str, ...]:
         heading if len(heading) <= MAX_HEADING_CHARS else heading[: MAX_HEADING_CHARS - 1].rstrip() + "…"
         for heading in heading_path
     )
+
+
+def _paragraph_spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of non-blank lines: a paragraph of plain text, of a PDF page or of OCR output.
+
+    Plain string methods in one pass: the regular expression used before backtracked from every
+    position of a line of only white space, in time quadratic in its length.
+    """
+    first: int | None = None
+    last = position = 0
+    for line in text.split("\n"):
+        if line and not line.isspace():
+            first = position if first is None else first
+            last = position + len(line)
+        elif first is not None:
+            yield first, last
+            first = None
+        position += len(line) + 1
+    if first is not None:
+        yield first, last
 
 
 class HeadingStack:

@@ -7,7 +7,8 @@ import re
 from rag.ingest.loaders.base import BlockBuilder, HeadingStack, LoadedDocument, SkipFile
 from rag.ingest.loaders.decoding import decode_text
 
-_ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_ATX_HEADING = re.compile(r"(#{1,6})[ \t]+(.*)")
+"""The marks and the rest of a stripped line; its closing marks are cut off by `_heading`."""
 _SETEXT_UNDERLINE = re.compile(r"^(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 
@@ -26,6 +27,17 @@ def load_plain_text(data: bytes) -> LoadedDocument:
     builder = BlockBuilder()
     builder.add_paragraphs(text, ())
     return LoadedDocument(builder.blocks, notes)
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """Level and title of an ATX heading (`## Title ##`), the closing run of spaces, tabs and #s left out,
+    though never the title's first character. String methods, not a lazy pattern: trying each
+    title length against the closing run took quadratic time on a long line of ` #`."""
+    match = _ATX_HEADING.fullmatch(line)
+    if not match:
+        return None
+    rest = match.group(2)
+    return len(match.group(1)), rest[: max(1, len(rest.rstrip(" \t#")))]
 
 
 def load_markdown(data: bytes) -> LoadedDocument:
@@ -48,11 +60,11 @@ def load_markdown(data: bytes) -> LoadedDocument:
         stripped = line.strip()
         if _FENCE.match(line):
             in_fence = not in_fence
-        heading = None if in_fence else _ATX_HEADING.match(stripped)
+        heading = None if in_fence else _heading(stripped)
         next_line = lines[index + 1] if index + 1 < len(lines) else ""
         if heading:
             flush()
-            headings.push(len(heading.group(1)), heading.group(2))
+            headings.push(*heading)
         elif not in_fence and stripped and not paragraph and _SETEXT_UNDERLINE.match(next_line.strip()):
             flush()
             headings.push(1 if next_line.strip().startswith("=") else 2, stripped)
