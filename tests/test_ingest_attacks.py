@@ -3,12 +3,14 @@ no local-only text is ever indexed under a shareable name."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import time
 from itertools import pairwise
 from pathlib import Path
 
+import docx
 import pytest
 
 from rag.config import Settings
@@ -19,6 +21,7 @@ from rag.index.store import load_snapshot
 from rag.ingest.chunking import CHARS_PER_TOKEN, Chunker
 from rag.ingest.loaders import load_bytes
 from rag.ingest.loaders.base import MAX_HEADING_CHARS
+from rag.ingest.loaders.docx import MAX_SPAN
 from rag.ingest.pipeline import IngestReport, ingest
 from rag.ingest.report import format_report, printable
 from rag.privacy.rules import PrivacyRules
@@ -240,3 +243,33 @@ def test_every_heading_is_cut_to_a_bounded_length(data: bytes, suffix: str) -> N
     body = next(b for b in document.blocks if b.text == "Body text.")
     assert body.heading_path[-1] == "Q" * (MAX_HEADING_CHARS - 1) + "…"
     assert all(len(h) <= MAX_HEADING_CHARS for b in document.blocks for h in b.heading_path)
+
+
+def _merged_column_docx(rows: int) -> bytes:
+    """A table whose first column is one cell merged down all `rows` rows, the second a reading per row."""
+    document = docx.Document()
+    table = document.add_table(rows=rows, cols=2)
+    for number, row in enumerate(table.rows):
+        first, second = row.cells
+        first._tc.vMerge = "restart" if number == 0 else "continue"
+        second.text = f"reading {number}"
+    table.cell(0, 0).text = "Station A"
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_docx_table_with_a_long_merged_column_loads_in_linear_time(tmp_path: Path) -> None:
+    [(block, *_)] = _read_in_time(write(tmp_path, "merged.docx", _merged_column_docx(3000)))
+    assert block.splitlines() == [f"Station A | reading {n}" for n in range(3000)]
+
+
+def test_docx_cell_spanning_millions_of_columns_is_written_a_bounded_number_of_times() -> None:
+    document = docx.Document()
+    cell = document.add_table(rows=1, cols=1).cell(0, 0)
+    cell.text = "wide"
+    cell._tc.grid_span = 10_000_000
+    out = io.BytesIO()
+    document.save(out)
+    (block,) = load_bytes(out.getvalue(), ".docx").blocks
+    assert block.text == " | ".join(["wide"] * MAX_SPAN)

@@ -10,13 +10,17 @@ import docx
 from docx.document import Document as DocxDocument
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml.ns import qn
+from docx.oxml.simpletypes import ST_Merge
+from docx.oxml.table import CT_Tbl, CT_Tc
 from docx.oxml.text.paragraph import CT_P
-from docx.table import Table
 from lxml.etree import XMLSyntaxError
 
 from rag.ingest.loaders.archive import open_ooxml
 from rag.ingest.loaders.base import BlockBuilder, HeadingStack, LoadedDocument, SkipFile
 
+MAX_SPAN = 64
+"""Columns one cell may span: Word allows 63 in a table, and a hostile span of a billion must not
+become a billion copies of the cell's text."""
 _HEADING_STYLE = re.compile(r"^(?:heading|заглавие|заголовок)\s*(\d)$", re.IGNORECASE)
 
 
@@ -62,6 +66,35 @@ def load_docx(data: bytes) -> LoadedDocument:
             else:
                 builder.add(text, headings.path)
         elif element.tag == qn("w:tbl"):
-            rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in Table(element, document).rows]
-            builder.add("\n".join(rows), headings.path)
+            builder.add(_table_text(element), headings.path)
     return LoadedDocument(builder.blocks)
+
+
+def _table_text(table: CT_Tbl) -> str:
+    """Rows one per line, cells joined by ' | ', as python-docx's `Row.cells` gives them: a cell spanning
+    columns once per column, a cell merged with the one above with the text of the top cell.
+
+    One pass, each row remembering the top cell of each of its columns: python-docx looks for the top
+    cell up the rows again for every merged cell, in quadratic time and recursing once per row, so a
+    long merged column ended in RecursionError.
+    """
+    above: dict[int, tuple[str, int]] = {}
+    lines = []
+    for row in table.tr_lst:
+        cells: list[str] = []
+        tops: dict[int, tuple[str, int]] = {}
+        column = row.grid_before
+        for cell in row.tc_lst:
+            top = above.get(column) if cell.vMerge == ST_Merge.CONTINUE else None
+            text, span = top or (_cell_text(cell), min(cell.grid_span, MAX_SPAN))
+            tops[column] = text, span
+            cells.extend([text] * span)
+            column += cell.grid_span
+        lines.append(" | ".join(cells))
+        above = tops
+    return "\n".join(lines)
+
+
+def _cell_text(cell: CT_Tc) -> str:
+    """The cell's own paragraphs, as `_Cell.text` reads them (a table inside the cell is left out)."""
+    return "\n".join(paragraph.text for paragraph in cell.p_lst).strip()
