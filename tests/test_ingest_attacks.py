@@ -273,3 +273,14 @@ def test_docx_cell_spanning_millions_of_columns_is_written_a_bounded_number_of_t
     document.save(out)
     (block,) = load_bytes(out.getvalue(), ".docx").blocks
     assert block.text == " | ".join(["wide"] * MAX_SPAN)
+
+
+def test_odt_tables_nested_deep_give_each_text_once() -> None:
+    body = "<text:p>innermost text</text:p>"
+    for level in range(60):
+        cell = f"<table:table-cell><text:p>level {level}</text:p>{body}</table:table-cell>"
+        body = f"<table:table><table:table-row>{cell}</table:table-row></table:table>"
+    document = load_bytes(odt_bytes(body), ".odt")
+    text = "\n".join(b.text for b in document.blocks)
+    assert text.count("innermost text") == 1
+    assert all(text.count(f"level {level} ") == 1 for level in range(60))

@@ -20,6 +20,7 @@ TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 STYLE = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
 _P, _H, _TABLE = f"{{{TEXT}}}p", f"{{{TEXT}}}h", f"{{{TABLE}}}table"
+_ROW, _CELL = f"{{{TABLE}}}table-row", f"{{{TABLE}}}table-cell"
 _NOT_BODY_TEXT = {
     f"{{{TEXT}}}{name}"
     for name in (
@@ -66,12 +67,28 @@ def _text(element: etree._Element) -> str:
     return "".join(_inline(element)).strip()
 
 
+def _outermost(element: etree._Element, tags: set[str]) -> Iterator[etree._Element]:
+    """Descendants of `element` with one of `tags`, in document order, without looking inside the ones
+    found (nor inside comments, tracked changes and indexes): each element is visited once."""
+    stack = list(reversed(element))
+    while stack:
+        child = stack.pop()
+        if child.tag in tags:
+            yield child
+        elif isinstance(child.tag, str) and child.tag not in _NOT_BODY_TEXT:
+            stack.extend(reversed(child))
+
+
 def _table(element: etree._Element) -> str:
     """Rows one per line, cells joined by ' | '. Repeated rows and cells are written once: their counts
-    come from the file (a hostile one asks for millions) and a copy adds nothing to search."""
+    come from the file (a hostile one asks for millions) and a copy adds nothing to search.
+
+    A table inside a cell is part of that cell's text, each paragraph once: the rows of the table are
+    its own, not those of the tables inside it, which were written again for every enclosing table.
+    """
     rows = []
-    for row in element.iter(f"{{{TABLE}}}table-row"):
-        cells = [" ".join(_text(p) for p in cell.iter(_P, _H)) for cell in row.iterchildren(f"{{{TABLE}}}table-cell")]
+    for row in _outermost(element, {_ROW}):
+        cells = [" ".join(_text(p) for p in _outermost(cell, {_P, _H})) for cell in row.iterchildren(_CELL)]
         while cells and not cells[-1].strip():
             cells.pop()
         if cells:
