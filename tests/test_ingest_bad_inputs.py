@@ -143,3 +143,23 @@ def test_files_deleted_or_changed_while_ingesting(tmp_path: Path, embedder: Embe
     assert after.updated == ["a.txt"]
     assert "c.txt" in after.unchanged and after.embedded == 1
     assert "edited" in {c.source: c.text for c in load_snapshot(settings.index_dir).chunks.values()}["a.txt"]
+
+
+def test_a_name_that_is_not_utf8_and_its_escape_written_out_stay_two_files(tmp_path: Path, embedder: Embedder) -> None:
+    """b'caf\\xe9.txt' is shown as `caf\\xe9.txt`; a file literally named so is another file. Sharing one entry,
+    each run replaced one with the other (a new generation every time) and a deleted file stayed searchable."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with open(os.fsencode(data) + b"/caf\xe9.txt", "w", encoding="utf-8") as out:
+        out.write("The Latin-1 named file is about cornflowers.\n")
+    write(data, "caf\\xe9.txt", "The file named with a backslash is about hedgehogs.\n")
+    settings = Settings(data_dir=data, index_dir=tmp_path / "index")
+    first = ingest(settings, embedder=embedder)
+    assert sorted(first.added) == ["caf\\\\xe9.txt", "caf\\xe9.txt"], first.added
+    again = ingest(settings, embedder=embedder)
+    assert not again.written and sorted(again.unchanged) == sorted(first.added)
+    (data / "caf\\xe9.txt").unlink()
+    after = ingest(settings, embedder=embedder)
+    assert after.removed == ["caf\\\\xe9.txt"]
+    texts = [chunk.text for chunk in load_snapshot(settings.index_dir).chunks.values()]
+    assert not any("hedgehogs" in text for text in texts) and any("cornflowers" in text for text in texts)

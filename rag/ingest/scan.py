@@ -49,8 +49,19 @@ class _Folder:
 
 
 def display_name(name: str) -> str:
-    """A file name that can be stored as UTF-8 and printed: bytes that are not UTF-8 become \\xNN."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A file name that can be stored as UTF-8 and printed: bytes that are not UTF-8 become \\xNN.
+
+    A backslash of the name's own is doubled, so the bytes `caf\\xe9.txt` and a file literally named
+    `caf\\xe9.txt` never share an index entry (each run would otherwise replace one with the other).
+    """
+    if "\\" not in name and not _undecodable(name):
+        return name
+    return name.replace("\\", "\\\\").encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _undecodable(name: str) -> bool:
+    """Whether the name held bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    return any("\udc80" <= char <= "\udcff" for char in name)
 
 
 def _reason(exc: OSError, path: Path) -> str:
@@ -96,7 +107,7 @@ class _Scan:
         """Record one folder entry; return it when it is a folder to walk."""
         path = folder.path / name
         relative = folder.relative + display_name(name)
-        if display_name(name) != name:
+        if _undecodable(name):
             self.result.notes.append((relative, "name is not valid UTF-8; shown with \\x escapes"))
         linked = path.is_symlink()
         real = os.path.realpath(path) if linked else os.path.join(folder.real, name)
