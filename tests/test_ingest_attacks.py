@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import time
+import zipfile
 from itertools import pairwise
 from pathlib import Path
 
@@ -19,14 +21,14 @@ from rag.index.records import ChunkRecord
 from rag.index.retrieval import Retriever
 from rag.index.store import load_snapshot
 from rag.ingest.chunking import CHARS_PER_TOKEN, Chunker
-from rag.ingest.loaders import load_bytes
+from rag.ingest.loaders import SkipFile, load_bytes
 from rag.ingest.loaders.base import MAX_HEADING_CHARS
 from rag.ingest.loaders.docx import MAX_SPAN
 from rag.ingest.pipeline import IngestReport, ingest
 from rag.ingest.report import format_report, printable
 from rag.privacy.rules import PrivacyRules
 from tests import hostile_documents as hostile
-from tests.documents import docx_bytes, odt_bytes, pdf_bytes, pptx_bytes, write
+from tests.documents import docx_bytes, odt_bytes, pdf_bytes, pptx_bytes, write, xlsx_bytes
 from tests.helpers import run_cli
 
 
@@ -284,3 +286,51 @@ def test_odt_tables_nested_deep_give_each_text_once() -> None:
     text = "\n".join(b.text for b in document.blocks)
     assert text.count("innermost text") == 1
     assert all(text.count(f"level {level} ") == 1 for level in range(60))
+
+
+def _xlsx_with_parts(members: dict[str, bytes], content_types: bytes = b"") -> bytes:
+    """An ordinary workbook with `members` added or replaced, and `content_types` declared."""
+    members = dict(members)
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes({"Readings": [["station", "value"], ["ST-1", 4]]})))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = members.pop(info.filename, None) or source.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", content_types + b"</Types>")
+            archive.writestr(info.filename, data)
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+SHARED_STRINGS_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+SST = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def test_xlsx_of_too_many_shared_strings_is_skipped_before_openpyxl_reads_them() -> None:
+    strings = SST + b"<si><t>a</t></si>" * 1_300_000 + b"</sst>"
+    declared = b'<Override PartName="/xl/words.xml" ContentType="' + SHARED_STRINGS_TYPE + b'"/>'
+    data = _xlsx_with_parts({"xl/words.xml": strings}, declared)
+    assert len(data) < 200_000
+    with pytest.raises(SkipFile, match=re.escape("XLSX shared strings hold over 2,500,000 XML elements")):
+        load_bytes(data, ".xlsx")
+
+
+def test_xlsx_of_too_many_styles_is_skipped_before_openpyxl_reads_them() -> None:
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes({"S": [["x"]]})))
+    styles = re.sub(rb"<cellXfs count=\"\d+\">", b"<cellXfs>" + b"<xf/>" * 400_001, source.read("xl/styles.xml"))
+    with pytest.raises(SkipFile, match=re.escape("XLSX styles hold over 400,000 XML elements")):
+        load_bytes(_xlsx_with_parts({"xl/styles.xml": styles}), ".xlsx")
+
+
+def test_xlsx_shared_strings_under_the_limit_are_read() -> None:
+    strings = SST + b"<si><t>station</t></si><si><t>Lighthouse</t></si></sst>"
+    declared = b'<Override PartName="/xl/words.xml" ContentType="' + SHARED_STRINGS_TYPE + b'"/>'
+    sheet = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>'
+        b"</sheetData></worksheet>"
+    )
+    data = _xlsx_with_parts({"xl/words.xml": strings, "xl/worksheets/sheet1.xml": sheet}, declared)
+    assert [b.text for b in load_bytes(data, ".xlsx").blocks] == ["station\nLighthouse"]
