@@ -334,3 +334,14 @@ def test_xlsx_shared_strings_under_the_limit_are_read() -> None:
     )
     data = _xlsx_with_parts({"xl/words.xml": strings, "xl/worksheets/sheet1.xml": sheet}, declared)
     assert [b.text for b in load_bytes(data, ".xlsx").blocks] == ["station\nLighthouse"]
+
+
+def test_csv_with_an_unterminated_quote_keeps_the_rows_before_it() -> None:
+    rows = ["station,reading"] + [f"ST-{n},{n * 7}" for n in range(1, 1002)]
+    text = "\n".join([*rows, 'ST-X,"never closed', "x" * 200_000]) + "\n"
+    document = load_bytes(text.encode(), ".csv")
+    lines = [line for b in document.blocks for line in b.text.splitlines() if line != "station | reading"]
+    assert lines == [f"ST-{n} | {n * 7}" for n in range(1, 1002)]
+    assert document.notes == [
+        "malformed CSV from record 1003 on (field larger than field limit (131072)): the rest of the file was left out"
+    ]

@@ -26,12 +26,12 @@ def _dialect(text: str) -> type[csv.Dialect]:
         return csv.excel  # one column, or too little to tell: commas
 
 
-def _records(text: str) -> Iterator[tuple[int, str]]:
+def _records(text: str, notes: list[str]) -> Iterator[tuple[int, str]]:
     """(record number, row text): a record is one row of the table even when a quoted cell spans lines.
 
     csv refuses a field over csv.field_size_limit() characters (128 KiB by default), which is what a
-    stray quote does to the rest of a file; that ends the file with the reason rather than making one
-    giant cell of it.
+    stray quote does to the rest of a file: the rows before it are kept and a note in `notes` says
+    where reading stopped, unless no row but the header was read, when the file is skipped with the reason.
     """
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
     number = 0
@@ -39,12 +39,14 @@ def _records(text: str) -> Iterator[tuple[int, str]]:
         for number, record in enumerate(reader, start=1):
             yield number, row_text(record)
     except csv.Error as exc:
-        raise SkipFile(f"malformed CSV (record {number + 1}: {exc})") from exc
+        if number < 2:
+            raise SkipFile(f"malformed CSV (record {number + 1}: {exc})") from exc
+        notes.append(f"malformed CSV from record {number + 1} on ({exc}): the rest of the file was left out")
 
 
 def load_csv(data: bytes) -> LoadedDocument:
     """Decoded like text files (charset detection), delimiter sniffed from the first lines."""
     text, notes = decode_nonempty(data)
     builder = BlockBuilder()
-    add_rows(builder, (), _records(text))
+    add_rows(builder, (), _records(text, notes))
     return LoadedDocument(builder.blocks, notes)
