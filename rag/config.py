@@ -118,7 +118,7 @@ VARIABLES = (
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "LMSTUDIO_BASE_URL", "LLAMA_SERVER_BASE_URL", "VLLM_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "HISTORY_URL", "CHAINLIT_HOST",
     "PROXY_LISTEN_HOST", "ALLOWED_ORIGINS", "AUTH_USERS_FILE", "RAG_API_KEY", "RAG_API_KEYS_FILE", "PRICES_FILE", "PRESETS_FILE", "LOCAL_HOURLY_COST",
-    "OCR", "TESSERACT_CMD", "OCR_LANGUAGES", "OCR_DPI", "OCR_MAX_MEGAPIXELS", "OCR_PAGE_TIMEOUT", "OCR_MEMORY_MB",
+    "OCR", "TESSERACT_CMD", "OCR_LANGUAGES", "OCR_DPI", "OCR_MAX_MEGAPIXELS", "OCR_PAGE_TIMEOUT", "OCR_MEMORY_MB", "OCR_FILE_BUDGET",
     "AUDIT_DIR", "EGRESS_RETENTION_DAYS",
 )  # fmt: skip
 """Every variable the settings read, and CHAINLIT_HOST (Chainlit's): tests clear them all, so a developer's shell
@@ -282,6 +282,8 @@ class OcrSettings:
     `OCR=auto` (the default) reads them whenever Tesseract is installed; `OCR=off` never does.
     Each page is bounded: rendered at most `dpi` and `max_megapixels`, and each helper process is
     killed after `page_timeout` seconds or when it needs more than `memory_mb` of address space.
+    Each file is bounded too: past `file_budget` seconds of OCR, its remaining pages are left unread
+    (and named), so one scanned book cannot hold the run for hours.
     """
 
     enabled: bool = True
@@ -291,6 +293,7 @@ class OcrSettings:
     max_megapixels: float = 25.0  # larger pages and images are scaled down to this before reading
     page_timeout: float = 60.0  # seconds for one page: rendering and reading together
     memory_mb: int = 1024
+    file_budget: float = 600.0  # seconds of OCR for one file, all its pages together
 
 
 @dataclass(frozen=True)
@@ -447,6 +450,7 @@ def _ocr(read: _Reader) -> OcrSettings:
         "OCR_MAX_MEGAPIXELS": read.number("OCR_MAX_MEGAPIXELS", OcrSettings.max_megapixels),
         "OCR_PAGE_TIMEOUT": read.number("OCR_PAGE_TIMEOUT", OcrSettings.page_timeout),
         "OCR_MEMORY_MB": read.whole("OCR_MEMORY_MB", OcrSettings.memory_mb),
+        "OCR_FILE_BUDGET": read.number("OCR_FILE_BUDGET", OcrSettings.file_budget),
     }
     if wrong := [name for name, value in limits.items() if value <= 0]:
         raise SettingsError(f"{', '.join(wrong)} must be positive")
@@ -458,6 +462,7 @@ def _ocr(read: _Reader) -> OcrSettings:
         max_megapixels=limits["OCR_MAX_MEGAPIXELS"],
         page_timeout=limits["OCR_PAGE_TIMEOUT"],
         memory_mb=int(limits["OCR_MEMORY_MB"]),
+        file_budget=limits["OCR_FILE_BUDGET"],
     )
 
 

@@ -200,6 +200,20 @@ def test_each_page_is_bounded_in_time_and_memory() -> None:
     assert "albatrosses" in fine.blocks[-1].text
 
 
+def test_each_file_is_bounded_in_time_and_names_the_pages_left_unread() -> None:
+    """A 500-page scan would hold the run for hours: past the file's budget its other pages are left, named."""
+    tiny = Ocr(Settings.from_env({"OCR_FILE_BUDGET": "0.001"}).ocr)
+    frames = [scan(ORCHARD), *(scan(ENGLISH) for _ in range(40))]
+    tiff = load_bytes(encoded(frames[0], "TIFF", *frames[1:]), ".tiff", tiny)
+    assert "apricots" in " ".join(block.text for block in tiff.blocks) and "albatrosses" not in tiff.blocks[-1].text
+    assert "pages 2-41 not read: the file's OCR time (0.001 s, OCR_FILE_BUDGET) was spent" in tiff.notes
+    pdf = load_bytes(encoded(page(ORCHARD), "PDF", page(ENGLISH), page(RUSSIAN)), ".pdf", tiny)
+    assert {block.page for block in pdf.blocks} == {1}
+    assert "pages 2, 3 not read: the file's OCR time (0.001 s, OCR_FILE_BUDGET) was spent" in pdf.notes
+    whole = load_bytes(encoded(page(ORCHARD), "PDF", page(ENGLISH)), ".pdf", Ocr(OcrSettings()))
+    assert {block.page for block in whole.blocks} == {1, 2}
+
+
 def test_transparent_sixteen_bit_and_rotated_images_are_read() -> None:
     """Text on a transparent background is on white paper, 16-bit samples are scaled, and a photo's
     EXIF orientation is applied before reading."""

@@ -183,14 +183,24 @@ def _failure(name: str, code: int, message: str) -> str:
 
 @dataclass
 class OcrRun:
-    """OCR of one document's pages: those read, those that failed and why, and the time it took."""
+    """OCR of one document's pages: those read, those that failed and why, those left for want of time,
+    and the time it took (at most about `budget` seconds, plus the page that crossed it)."""
 
+    budget: float = float("inf")
     read: list[int | None] = field(default_factory=list)
     failed: dict[str, list[int | None]] = field(default_factory=dict)
+    unread: list[int | None] = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def spent(self) -> bool:
+        return self.seconds >= self.budget
+
     def page(self, number: int | None, reader: Callable[[], str]) -> str:
-        """The page's text from `reader`, or "" when it failed (recorded for the summary)."""
+        """The page's text from `reader`, or "" when it failed or the budget is spent (recorded for the summary)."""
+        if self.spent:
+            self.unread.append(number)
+            return ""
         started = time.perf_counter()
         try:
             text = reader()
@@ -211,6 +221,9 @@ class OcrRun:
             _joined("OCR failed on" if pages_label(pages) else "OCR failed", pages_label(pages), f"({reason})")
             for reason, pages in self.failed.items()
         ]
+        if self.unread:
+            left = pages_label(self.unread) or f"{len(self.unread)} frames"
+            notes.append(f"{left} not read: the file's OCR time ({self.budget:g} s, OCR_FILE_BUDGET) was spent")
         return notes
 
 

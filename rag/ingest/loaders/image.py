@@ -81,11 +81,14 @@ def load_image(data: bytes, ocr: Ocr) -> LoadedDocument:
         frames = getattr(image, "n_frames", 1)
     except _DECODE_ERRORS as exc:
         raise SkipFile(f"corrupt image ({exc})") from exc
-    run = OcrRun()
+    run = OcrRun(ocr.settings.file_budget)
     blocks: list[Block] = []
     notes: list[str] = []
     for index in range(frames):
         number = index + 1 if frames > 1 else None
+        if run.spent:  # not even decoded: a 3,000-frame TIFF is read for the budget's time, not for hours
+            run.unread.append(number)
+            continue
         try:
             frame, dpi = _frame(image, index, ocr.max_pixels)
         except SkipFile as exc:

@@ -123,7 +123,7 @@ def load_pdf(data: bytes, ocr: Ocr) -> LoadedDocument:
             scans.append(number)
     notes = [f"{unreadable} of {len(pages)} pages could not be read"] if unreadable else []
     notes += [f"{too_large} of {len(pages)} pages skipped: {_TOO_LARGE}"] if too_large else []
-    run = OcrRun()
+    run = OcrRun(ocr.settings.file_budget)
     if scans and ocr.problem is None:
         for number in scans:
             text = run.page(number, partial(ocr.read_pdf_page, data, number, _size(pages[number - 1])))
