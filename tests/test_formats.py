@@ -12,7 +12,9 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import pptx
 import pytest
+from pptx.util import Inches
 
 from rag.index.embedding import Embedder
 from rag.ingest.chunking import Chunker
@@ -414,3 +416,33 @@ def test_ingest_and_search_find_a_fact_in_each_format_with_its_location(tmp_path
         assert top.startswith(f"1. {where}  score") and section in top, (name, answer)
     first, last = _rows(re.search(r"\[Museums > (rows? [^\]]+)\]", answers[1]).group(1))  # type: ignore[union-attr]
     assert first <= 38 <= last, "Town 37 is on row 38"
+
+
+def _without_geometry(deck: bytes, slide: int) -> bytes:
+    """The deck with one slide's text box stripped of its geometry and text-box mark, as some exporters write
+    it: python-pptx cannot tell what kind of shape that is."""
+    source, out = zipfile.ZipFile(io.BytesIO(deck)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == f"ppt/slides/slide{slide}.xml":
+                xml = data.decode("utf-8").replace(' txBox="1"', "")
+                data = re.sub(r"<a:prstGeom.*?</a:prstGeom>", "", xml).encode("utf-8")
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_pptx_shape_without_geometry_loses_nothing_else() -> None:
+    """One shape python-pptx cannot classify used to make the whole deck unreadable."""
+    presentation = pptx.Presentation()
+    for text in ("Barn owls hunt at dusk.", "Geometry-free note about tawny owls.", "Snowy owls nest on tundra."):
+        slide = presentation.slides.add_slide(presentation.slide_layouts[6])
+        slide.shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1)).text_frame.text = text
+    out = io.BytesIO()
+    presentation.save(out)
+    blocks = load_bytes(_without_geometry(out.getvalue(), 2), ".pptx").blocks
+    assert [(block.page, block.text) for block in blocks] == [
+        (1, "Barn owls hunt at dusk."),
+        (2, "Geometry-free note about tawny owls."),
+        (3, "Snowy owls nest on tundra."),
+    ]

@@ -24,10 +24,19 @@ def _shapes(shapes: Iterable[BaseShape]) -> Iterator[BaseShape]:
     """Shapes in the slide's order, with the members of groups in place of the group (nesting is
     bounded by the XML parser's depth limit)."""
     for shape in shapes:
-        if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+        if _is_group(shape):
             yield from _shapes(shape.shapes)  # type: ignore[attr-defined]
         else:
             yield shape
+
+
+def _is_group(shape: BaseShape) -> bool:
+    """python-pptx cannot classify a shape without geometry (some exporters write them): it is no group,
+    and its text is read like any other's."""
+    try:
+        return shape.shape_type == MSO_SHAPE_TYPE.GROUP
+    except NotImplementedError:
+        return False
 
 
 def _shape_text(shape: BaseShape) -> str:
