@@ -12,8 +12,11 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import docx
 import pptx
 import pytest
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls
 from pptx.util import Inches
 
 from rag.index.embedding import Embedder
@@ -446,3 +449,29 @@ def test_a_pptx_shape_without_geometry_loses_nothing_else() -> None:
         (2, "Geometry-free note about tawny owls."),
         (3, "Snowy owls nest on tundra."),
     ]
+
+
+def test_docx_content_controls_and_nested_tables_are_read() -> None:
+    """A form's filled-in fields (content controls, in the body and inside a paragraph) and a table inside a
+    table cell used to be dropped without a word."""
+    document = docx.Document()
+    document.add_paragraph("Applicant: ")
+    outer = document.add_table(rows=1, cols=2)
+    outer.cell(0, 0).text = "Budget"
+    inner = outer.cell(0, 1).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "Telescope", "4,200 EUR"
+    body = document.element.body
+    inline = parse_xml(
+        f"<w:sdt {nsdecls('w')}><w:sdtContent><w:r><w:t>Maria Petrova</w:t></w:r></w:sdtContent></w:sdt>"
+    )
+    body[0].append(inline)  # inside the first paragraph, after "Applicant: "
+    block = parse_xml(
+        f'<w:sdt {nsdecls("w")}><w:sdtContent><w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr>'
+        "<w:r><w:t>Project:</w:t><w:tab/><w:t>Observing variable stars</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+    )
+    body.insert(1, block)
+    out = io.BytesIO()
+    document.save(out)
+    texts = [block.text for block in load_bytes(out.getvalue(), ".docx").blocks]
+    assert texts[:2] == ["Applicant: Maria Petrova", "Project:\tObserving variable stars"], texts
+    assert "Telescope | 4,200 EUR" in texts[2] and texts[2].startswith("Budget |"), texts

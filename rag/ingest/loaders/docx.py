@@ -5,15 +5,16 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 
 import docx
 from docx.document import Document as DocxDocument
 from docx.enum.style import WD_STYLE_TYPE
-from docx.oxml.ns import qn
+from docx.oxml.ns import nsmap, qn
 from docx.oxml.simpletypes import ST_Merge
 from docx.oxml.table import CT_Tbl, CT_Tc
 from docx.oxml.text.paragraph import CT_P
-from lxml.etree import XMLSyntaxError
+from lxml.etree import XMLSyntaxError, XPath
 
 from rag.ingest.loaders.archive import open_ooxml
 from rag.ingest.loaders.base import BlockBuilder, HeadingStack, LoadedDocument, SkipFile
@@ -58,19 +59,51 @@ def load_docx(data: bytes) -> LoadedDocument:
     styles = _HeadingStyles(document)
     headings = HeadingStack()
     builder = BlockBuilder()
-    for element in document.element.body.iterchildren():
-        if element.tag == qn("w:p"):
-            level, text = styles.level(element), element.text
+    for element in _body_elements(document.element.body):
+        if element.tag == _P:
+            level, text = styles.level(element), _paragraph_text(element)
             if level is not None and text.strip():
                 headings.push(level, text)
             else:
                 builder.add(text, headings.path)
-        elif element.tag == qn("w:tbl"):
+        else:
             builder.add(_table_text(element), headings.path)
     return LoadedDocument(builder.blocks)
 
 
-def _table_text(table: CT_Tbl) -> str:
+_P, _TBL, _SDT, _SDT_CONTENT = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtContent")
+_TEXT = {qn("w:t"): None, qn("w:tab"): "\t", qn("w:br"): "\n", qn("w:cr"): "\n"}
+_RUN_TEXT = XPath(
+    "(.//w:r/w:t | .//w:r/w:tab | .//w:r/w:br | .//w:r/w:cr)[not(ancestor::mc:Fallback)]",
+    namespaces={"w": nsmap["w"], "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006"},
+)
+"""Text, tabs and breaks of runs (not a paragraph's tab stops), once: a text box's old-style copy is skipped."""
+MAX_NESTED_TABLES = 8
+"""Tables inside table cells read this deep; a deeper one is read as plain text (no recursion without end)."""
+
+
+def _body_elements(parent: object) -> Iterator[CT_P | CT_Tbl]:
+    """Paragraphs and tables in reading order, those inside content controls (`w:sdt`) included: python-docx
+    sees only the body's direct children, so a form's filled-in fields were dropped without a word."""
+    pending = list(reversed(list(parent.iterchildren())))  # type: ignore[attr-defined]
+    while pending:
+        element = pending.pop()
+        if element.tag in (_P, _TBL):
+            yield element
+        elif element.tag == _SDT:
+            for content in element.iterchildren(_SDT_CONTENT):
+                pending.extend(reversed(list(content.iterchildren())))
+
+
+def _paragraph_text(paragraph: CT_P) -> str:
+    """All of a paragraph's text, runs inside inline content controls, fields and text boxes included
+    (python-docx reads only its direct runs and hyperlinks)."""
+    return "".join(
+        (element.text or "") if (mark := _TEXT[element.tag]) is None else mark for element in _RUN_TEXT(paragraph)
+    )
+
+
+def _table_text(table: CT_Tbl, depth: int = 0) -> str:
     """Rows one per line, cells joined by ' | ', as python-docx's `Row.cells` gives them: a cell spanning
     columns once per column, a cell merged with the one above with the text of the top cell.
 
@@ -86,7 +119,7 @@ def _table_text(table: CT_Tbl) -> str:
         column = row.grid_before
         for cell in row.tc_lst:
             top = above.get(column) if cell.vMerge == ST_Merge.CONTINUE else None
-            text, span = top or (_cell_text(cell), min(cell.grid_span, MAX_SPAN))
+            text, span = top or (_cell_text(cell, depth), min(cell.grid_span, MAX_SPAN))
             tops[column] = text, span
             cells.extend([text] * span)
             column += cell.grid_span
@@ -95,6 +128,14 @@ def _table_text(table: CT_Tbl) -> str:
     return "\n".join(lines)
 
 
-def _cell_text(cell: CT_Tc) -> str:
-    """The cell's own paragraphs, as `_Cell.text` reads them (a table inside the cell is left out)."""
-    return "\n".join(paragraph.text for paragraph in cell.p_lst).strip()
+def _cell_text(cell: CT_Tc, depth: int) -> str:
+    """The cell's paragraphs, and the text of a table inside it (python-docx's `_Cell.text` leaves it out)."""
+    parts = []
+    for element in _body_elements(cell):
+        if element.tag == _P:
+            parts.append(_paragraph_text(element))
+        elif depth < MAX_NESTED_TABLES:
+            parts.append(_table_text(element, depth + 1))
+        else:
+            parts.append(" ".join(" ".join(element.itertext()).split()))
+    return "\n".join(parts).strip()
