@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rag.answers.claims import ClaimReport, SentenceCheck
 from rag.answers.evidence import Evidence
+from rag.index.bm25 import tokenize
 
 _CITATION = re.compile(r"\s?\[(\d+)\]")
 _WORDS = re.compile(r"[^\W\d_]{2,}")
@@ -20,6 +21,9 @@ _FILE_NOTE = re.compile(r"\([^()]*\.\w{2,4}\)")
 SAYS_NOTHING_WORDS = 3
 """An answer with fewer words, once its lead, citations and file names are gone, says nothing."""
 _LEAD_WORDS = frozenset({"according", "to", "согласно", "според"})
+VOUCHED_SHARE = 0.7
+"""Answering from evidence, a sentence with nothing checkable is kept when this share of its keywords is in the
+evidence quote: it then says what the quote says. Otherwise the quote is the more trustworthy first line."""
 
 
 @dataclass
@@ -36,6 +40,16 @@ def says_nothing(text: str) -> bool:
         w for w in _WORDS.findall(_FILE_NOTE.sub(" ", _CITATION.sub(" ", text))) if w.casefold() not in _LEAD_WORDS
     ]
     return len(words) < SAYS_NOTHING_WORDS
+
+
+def vouched(text: str, report: ClaimReport, evidence: list[Evidence]) -> bool:
+    """Whether a small model's answer can be shown first: it states something checkable that the sources
+    hold, or it keeps to the evidence's own words."""
+    if report.checked and not report.failed:
+        return True
+    terms = set(tokenize(_CITATION.sub(" ", text)))
+    quoted_terms = set(tokenize(" ".join(e.text for e in evidence)))
+    return bool(terms) and len(terms & quoted_terms) / len(terms) >= VOUCHED_SHARE
 
 
 def quoted(evidence: list[Evidence]) -> str:
@@ -73,7 +87,7 @@ def repaired(
 ) -> Repair:
     """The answer as it should be shown; `from_evidence` lets failed sentences give way to the evidence."""
     repair = Repair(text)
-    if from_evidence and evidence and (not text.strip() or says_nothing(text)):
+    if from_evidence and evidence and (not text.strip() or says_nothing(text) or not vouched(text, report, evidence)):
         repair.text, repair.replaced = quoted(evidence), 1
         return repair
     pieces, last, used = [], 0, False
