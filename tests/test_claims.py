@@ -73,6 +73,17 @@ def test_an_answer_that_says_nothing_gives_way_to_the_evidence() -> None:
     assert fixed.text.startswith("“Open WebUI")
 
 
+def test_answering_from_evidence_only_an_answer_that_vouches_for_itself_comes_first() -> None:
+    """Nothing checkable and words of its own: the evidence is the more trustworthy first line. The evidence's
+    own words, or checkable claims that all hold, keep the model's answer."""
+    vague = "The server is generally available through the usual interface [1]."
+    fixed = repaired(vague, check_claims(vague, [DOCKER]), EVIDENCE, 1, from_evidence=True)
+    assert fixed.text == "“Open WebUI listens on port 3000 of the host.” [1]" and fixed.replaced == 1
+    for kept in ("Open WebUI listens on the host's port [1].", "Use host port 3000 [1]."):
+        assert repaired(kept, check_claims(kept, [DOCKER]), EVIDENCE, 1, from_evidence=True).text == kept
+    assert repaired(vague, check_claims(vague, [DOCKER]), EVIDENCE, 1, from_evidence=False).text == vague
+
+
 def _hit(text: str, source: str = "a.md") -> Hit:
     return Hit(ChunkRecord(1, source, None, (), 0, len(text), text, ""), 1.0)
 
