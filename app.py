@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -326,6 +327,9 @@ async def _deliver(reply: Reply, message_id: str) -> None:
     message.elements = elements
     if not reply.refused:
         message.actions = [cl.Action(name="compare", payload={}, label=tr(language, "app.compare_action"))]
+    if answer.egress is not None and answer.egress.records:
+        ids = {"records": list(answer.egress.records), "egress": answer.egress.summary(language)}
+        message.actions.append(cl.Action(name="egress", payload=ids, label=tr(language, "app.egress_action")))
     await (message.update() if streamed else message.send())
 
 
@@ -382,6 +386,30 @@ def _conversation() -> Conversation:
         conversation = Conversation()
         cl.user_session.set("conversation", conversation)
     return conversation
+
+
+@cl.action_callback("egress")
+async def show_egress(action: cl.Action) -> None:
+    """The answer's requests exactly as the cloud received them, and this chat's whole log as a JSON file."""
+    language = _language()
+    audit = service.backends.audit
+    ids = set(action.payload.get("records", []))
+    chat = await asyncio.to_thread(audit.records, cl.context.session.thread_id) if audit else []
+    sent = [record for record in chat if record["id"] in ids]
+    if audit is None or not sent:
+        days = service.settings.audit.retention_days
+        await cl.Message(content=tr(language, "app.egress_none", days=f"{days:g}")).send()
+        return
+    size = sum(record["bytes"] for record in sent)
+    title = tr(language, "app.egress_title", requests=len(sent), size=size, egress=action.payload.get("egress", ""))
+    payload = json.dumps([record["payload"] for record in sent], ensure_ascii=False, indent=2)
+    chat_file = json.dumps(chat, ensure_ascii=False, indent=2).encode("utf-8")
+    elements = [  # as elements, never Markdown: the payload quotes documents, which may hold Markdown of their own
+        cl.Text(name="sent.json", content=payload, language="json", display="inline"),
+        cl.File(name="egress.json", content=chat_file, mime="application/json", display="inline"),
+    ]
+    content = f"**{title}**\n\n{tr(language, 'app.egress_chat_file')}"
+    await cl.Message(content=inert(content), elements=elements).send()
 
 
 @cl.action_callback("compare")

@@ -86,6 +86,16 @@ def test_ask_local_then_switch_to_cloud(app_url: str) -> None:
         assert "greenhouse-faq.html" in cloud_answer.last.inner_text()
         assert re.search(r"sent to cloud: [1-5] chunks from", cloud_answer.last.inner_text())
         page.screenshot(path=str(ARTIFACTS / "browser-cloud-answer.png"), full_page=True)
+
+        what_left = page.get_by_role("button", name="What left this machine")
+        assert what_left.count() == 1, "only the cloud answer sent anything"
+        what_left.click()
+        page.get_by_text("Exactly what was sent for this answer: 1 request(s)", exact=False).first.wait_for()
+        sent = page.locator(".step").filter(has_text="Exactly what was sent").last
+        sent.get_by_text('"messages"', exact=False).first.wait_for(timeout=30_000)
+        assert "When are the plants in the greenhouse watered?" in sent.inner_text()
+        assert "egress.json" in sent.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "browser-egress.png"), full_page=True)
     assert Path(ARTIFACTS / "browser-cloud-answer.png").stat().st_size > 10_000
 
 

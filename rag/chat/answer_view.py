@@ -70,6 +70,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "local": answer.backend.is_local,
         "route_note": str(answer.route_note or ""),
         "egress": answer.egress.summary() if answer.egress else "nothing left this machine",
+        "egress_records": list(answer.egress.records) if answer.egress else [],  # ids in `python -m rag.egress`
         "error": str(answer.error) if answer.error else None,
         "cut": answer.cut,
         "retrieval_ms": round(answer.retrieval_ms, 1),

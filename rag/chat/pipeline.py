@@ -266,6 +266,8 @@ class Assistant:
             yield tail
         answer.text = "".join(shown).strip() if outcome.text.strip() else ""
         answer.error, answer.cut = outcome.error, outcome.cut
+        if answer.egress is not None:
+            answer.egress.records = outcome.audit_records
         answer.cited = cited_numbers(answer.text, len(prompt.sources))
         answer.retrieval_ms = retrieval.milliseconds
         answer.dropped_sources = prompt.dropped_sources

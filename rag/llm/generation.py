@@ -57,6 +57,7 @@ class StreamOutcome:
     finished_at: float | None = None
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the server reports them
     retries: int = 0
+    audit_records: list[str] = field(default_factory=list)  # egress audit ids of the requests that left
 
 
 def scrub(message: str, backend: Backend) -> str:
@@ -201,6 +202,8 @@ async def _attempt(
 ) -> AsyncIterator[str]:
     """One request; the first-token budget only covers the wait for the first token."""
     record = await asyncio.to_thread(_audited, backend, prompt, params)  # may prune the log: off the loop
+    if record is not None:
+        outcome.audit_records.append(record)
     try:
         async with asyncio.timeout(params.first_token_budget) as deadline:
             async for piece in _chunks(client, backend, prompt, params, outcome):

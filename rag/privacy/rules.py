@@ -79,6 +79,7 @@ class Egress:
     turns: int = 0  # earlier turns of the chat sent with the question
     held_turns: int = 0  # earlier turns kept back because they used or quote local-only text
     quoted: bool = False  # the question or system prompt quotes local-only text: nothing is sent
+    records: list[str] = field(default_factory=list)  # the egress audit's ids of what was sent
     redactor: Redactor | None = field(default=None, repr=False)
 
     def summary(self, language: Language = DEFAULT) -> str:
