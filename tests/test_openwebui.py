@@ -10,11 +10,13 @@ Open WebUI sends, and the app's own `/v1`, with the real RAG behind it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +29,8 @@ import requests
 from rag.harness.app_process import ARTIFACTS, BROWSER_ARGS, ROOT, running_app
 from rag.llm.embedded_server import free_port
 from rag.workers import stop_app
+from tests.documents import write
+from tests.fault_server import FaultServer
 from tests.openwebui.stub_server import MODELS, StubServer, answer_for
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -70,14 +74,16 @@ class Target:
 
 
 @contextmanager
-def running_open_webui(target: Target, workdir: Path, timeout: float = 240) -> Iterator[str]:
+def running_open_webui(
+    target: Target, workdir: Path, timeout: float = 240, settings: dict[str, str] = OFFLINE_SETTINGS
+) -> Iterator[str]:
     """Yield the URL of a fresh Open WebUI whose only connection is `target`, ready for a browser."""
     data = workdir / "open-webui-data"
     data.mkdir(parents=True, exist_ok=True)
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OLLAMA_", "WEBUI_"))}
     env = {
         **inherited,
-        **OFFLINE_SETTINGS,
+        **settings,
         "DATA_DIR": str(data),
         "WEBUI_SECRET_KEY": secrets.token_hex(16),
         "OPENAI_API_BASE_URLS": target.base_url,
@@ -248,3 +254,65 @@ def test_open_webui_answers_from_the_apps_api_with_citations(app_webui: str) -> 
     sources = text.partition("Sources")[2]
     assert "course-handbook.pdf, page 5" in sources, f"the sources the app appends name the handbook: {text!r}"
     assert "nothing left this machine" in sources, "the app's egress line, at the end of the answer"
+
+
+MERGER = "Project Nightingale merges with Halvorsen Ltd on 14 March"
+TASK_DEFAULTS = {name: value for name, value in OFFLINE_SETTINGS.items() if not name.endswith("_GENERATION")}
+"""Open WebUI as it ships: after each answer it asks the chat's model for a title, tags and follow-up questions,
+each request quoting the chat in one user message."""
+
+
+@pytest.fixture(scope="module")
+def private_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Target, FaultServer, Path]]:
+    """The app with a local-only document, a local model that quotes it and a recording cloud."""
+    with FaultServer(answer=f"As the minutes say, {MERGER} [1].") as local, FaultServer() as cloud:
+        workdir = tmp_path_factory.mktemp("openwebui-private")
+        data = workdir / "data"
+        write(data, "private/board.md", f"# Board minutes\n\nConfidential: {MERGER}. Project Nightingale is secret.\n")
+        write(data, "library.md", "# Library hours\n\nThe library opens at 10:00 on Saturdays and closes at 14:00.\n")
+        env = {
+            "LOCAL_BASE_URL": local.url("ok"),
+            "LOCAL_MODEL": "quoting-model",
+            "OPENAI_API_KEY": "sk-test-cloud-key",
+            "OPENAI_BASE_URL": cloud.url("ok"),
+            "CLOUD_MODEL": "cloud-model",
+            "RAG_API_KEY": KEY,
+        }
+        with running_app(workdir, env) as url:
+            yield Target(f"{url}/v1", KEY), cloud, workdir
+
+
+def test_open_webui_with_its_task_features_on_carries_nothing_local_only_to_the_cloud(
+    private_app: tuple[Target, FaultServer, Path], tmp_path: Path
+) -> None:
+    """A local answer from a local-only document, then a switch to rag-cloud in the same chat: Open WebUI sends
+    the chat back with the next question and quotes it in its title, tag and follow-up requests. The cloud
+    receives none of it, and the egress audit lists exactly what it did receive."""
+    target, cloud, workdir = private_app
+    with running_open_webui(target, tmp_path, settings=TASK_DEFAULTS) as url, chat_page(url) as page:
+        offered_models(page)
+        choose_model(page, "rag-local")
+        ask(page, "Which company does Project Nightingale merge with?")
+        assert "Halvorsen" in finished_answer(page).inner_text()
+        offered_models(page)
+        choose_model(page, "rag-cloud")
+        ask(page, "When does the library open on Saturdays?")
+        finished_answer(page)
+        deadline = time.monotonic() + 60  # the follow-up questions come after the answer
+        while time.monotonic() < deadline and _cloud_calls(workdir) < 2:
+            time.sleep(1)
+        page.screenshot(path=str(ARTIFACTS / "openwebui-private-then-cloud.png"), full_page=True)
+    assert _cloud_calls(workdir) >= 2, "Open WebUI asked rag-cloud more than the question: its task requests"
+    sent = "\n".join(cloud.bodies)
+    assert cloud.bodies and "Halvorsen" not in sent and "14 March" not in sent and "Nightingale" not in sent
+    printed = subprocess.run(
+        [sys.executable, "-m", "rag.egress", "--json"],
+        env={**os.environ, "INDEX_DIR": str(workdir / "index")}, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    records = json.loads(printed.stdout)
+    assert [r["payload"]["messages"] for r in records] == [json.loads(body)["messages"] for body in cloud.bodies]
+
+
+def _cloud_calls(workdir: Path) -> int:
+    """How many requests for rag-cloud the app has taken (answered, held back or refused)."""
+    return (workdir / "app.log").read_text(errors="replace").count(": rag-cloud")
