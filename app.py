@@ -175,6 +175,7 @@ async def shutdown() -> None:
     for task in _background:
         task.cancel()
     service.backends.close()
+    service.ingest_worker.close()
 
 
 def _widget(field: Field) -> InputWidget:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.records import IndexMissing
 from rag.index.store import ingest_lock, load_snapshot
+from rag.ingest.worker import IngestCrashed, IngestWorker
 from tests.documents import write
 from tests.helpers import ROOT
 
@@ -144,3 +146,26 @@ def test_watch_cli_indexes_files_added_while_the_index_was_locked(tmp_path: Path
         if process is not None:
             process.terminate()
             process.wait(timeout=30)
+
+
+class _DieMidRun:
+    """Ends the ingestion process while it embeds, as a native parser crashing on a file or the OOM killer would."""
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        os._exit(9)
+
+
+def test_ingestion_runs_in_its_own_process_and_a_crash_there_loses_nothing(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
+    write(settings.data_dir, "comets.md", "Comets are icy bodies that grow tails near the sun.\n")
+    worker = IngestWorker()
+    try:
+        with pytest.raises(IngestCrashed, match="the index is unchanged"):
+            worker.run(settings, _DieMidRun())
+        assert not _sources(settings.index_dir), "nothing half-written"
+        report = worker.run(settings)  # a new process takes over
+        assert report.added == ["comets.md"] and _sources(settings.index_dir) == {"comets.md"}
+        write(settings.data_dir, "moons.md", "Moons circle planets.\n")
+        assert worker.run(settings).added == ["moons.md"]
+    finally:
+        worker.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from pathlib import Path
 
 from rag.chat.pipeline import Assistant
@@ -13,8 +12,9 @@ from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.records import IndexLocked, IndexMissing
 from rag.index.retrieval import Retriever
-from rag.ingest.pipeline import IngestReport, ingest
+from rag.ingest.pipeline import IngestReport
 from rag.ingest.watch import lock_waits
+from rag.ingest.worker import IngestWorker
 from rag.llm.backends import Backend, list_models, unavailable_local
 from rag.llm.egress_audit import EgressAudit
 from rag.llm.registry import Backends
@@ -57,7 +57,7 @@ class ChatService:
         self.backends = backends or Backends(self.settings.local, self.settings.cloud, audit)
         self._retriever: Retriever | None = None
         self._assistant: Assistant | None = None
-        self._ingest_lock = threading.Lock()
+        self.ingest_worker = IngestWorker()
         self.builtin_presets = load_presets(self.settings.presets.file)
         self.saved_presets = SavedPresets(self.settings.history.saved_presets)
 
@@ -89,15 +89,14 @@ class ChatService:
         return self._assistant
 
     def reindex(self) -> IngestReport:
-        """Incremental ingestion of the data folder; one at a time within this process.
+        """Incremental ingestion of the data folder, in the ingestion process (`IngestWorker`); one at a time.
 
         After a switch of embedding model this is a whole new generation, built while the previous
         one keeps answering (the retriever searches each generation with its own encoder); progress
         goes to the log, and the retriever moves to the new generation once it is complete.
         """
-        with self._ingest_lock:
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-            report = ingest(self.settings, embedder=self.embedder, progress=ProgressLog())
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        report = self.ingest_worker.run(self.settings, ProgressLog())
         if self._retriever is not None:
             self._retriever.refresh()
         return report
