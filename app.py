@@ -63,6 +63,8 @@ from rag.web.auth import (
     signing_secret,
     verify_password,
 )
+from rag.web.files_api import FilesApi
+from rag.web.library import Library
 from rag.web.openai_api import RagApi
 from rag.web.origin_guard import OriginGuard, OriginPolicy
 from rag.web.uploads import save_uploads, upload_summary
@@ -102,6 +104,8 @@ web.add_middleware(
 API_ACCESS = ApiAccess.from_settings(WEB, HOST)
 _before = len(web.router.routes)
 web.include_router(RagApi(service, API_ACCESS).router())
+LIBRARY = Library(service)
+web.include_router(FilesApi(LIBRARY, API_ACCESS).router())
 # Chainlit serves its UI from a catch-all route registered before these: match the API's routes first.
 web.router.routes[:0] = [web.router.routes.pop() for _ in range(len(web.router.routes) - _before)][::-1]
 

@@ -35,6 +35,7 @@ class Answer:
     no_context: bool = False
     metrics: AnswerMetrics | None = None
     egress: Egress | None = None
+    scope: tuple[str, ...] = ()  # the documents it was asked to answer from (none: all)
     route_note: Text | None = None  # which backend answered and why, under a routing policy
     local_only: bool = False  # made from local-only text: its turn never goes to a cloud model
     evidence: list[Evidence] = field(default_factory=list)  # the sentences in its sources that best answer

@@ -19,7 +19,7 @@ from rag.chat.presentation import (
     metrics_line,
     sources_block,
 )
-from rag.i18n import Language, say
+from rag.i18n import Language, say, tr
 
 
 def answer_notes(answer: Answer, pdf_names: dict[int, str], language: Language) -> str:
@@ -28,7 +28,8 @@ def answer_notes(answer: Answer, pdf_names: dict[int, str], language: Language) 
     if answer.egress is not None and answer.egress.refused:
         return "\n\n" + egress_line(answer.egress, language)
     notes = error_block(answer, language) + grounding_notes(answer, language) + evidence_block(answer, language)
-    parts = [notes, sources_block(answer, pdf_names, language), "", metrics_line(answer, language)]
+    scope = [f"_{tr(language, 'answer.scope', documents=', '.join(answer.scope))}_", ""] if answer.scope else []
+    parts = [notes, *scope, sources_block(answer, pdf_names, language), "", metrics_line(answer, language)]
     route = f" · _{say(answer.route_note, language)}_" if answer.route_note else ""
     return inert("\n".join([*parts, egress_line(answer.egress, language) + route]))
 
@@ -64,6 +65,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         if answer.repair is None
         else {"replaced": answer.repair.replaced, "dropped_citations": answer.repair.dropped_citations},
         "declined": False,
+        "scope": list(answer.scope),
         "backend": answer.backend.key,
         "backend_label": answer.backend.label,
         "model": answer.backend.model,

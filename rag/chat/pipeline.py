@@ -103,6 +103,7 @@ class ChatOptions:
     private_policy: str = "shareable"  # in cloud mode: send only shareable passages, or "refuse" the question
     restore_redacted: bool = True  # show masked values restored in the displayed answer
     latency_budget: float | None = None  # seconds to first token before a routing policy falls back
+    scope: tuple[str, ...] = ()  # answer from these documents only (files, or folders ending in "/")
 
     @classmethod
     def from_values(cls, values: Mapping[str, object], retrieval: RetrievalSettings, timeout: float) -> ChatOptions:
@@ -126,7 +127,20 @@ class ChatOptions:
             private_policy=choice(values.get("private_policy"), PRIVATE_POLICIES, "shareable"),
             restore_redacted=values.get("restore_redacted", True) is not False,
             latency_budget=LATENCY_BUDGET.read(values),
+            scope=scope_from(values.get("scope")),
         )
+
+
+MAX_SCOPE = 100
+
+
+def scope_from(value: object) -> tuple[str, ...]:
+    """Documents to answer from, as a client sent them: names of files or folders ("notes/"), at most MAX_SCOPE."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(dict.fromkeys(v.strip().lstrip("/") for v in value if isinstance(v, str) and v.strip()))[:MAX_SCOPE]
 
 
 @dataclass(frozen=True)
@@ -182,7 +196,7 @@ class Assistant:
         started = time.perf_counter()
         self.retriever.refresh()
         query = search_query(question, turns or [])
-        hits = distinct(self.retriever.search(query, k=options.passages, mode=options.mode))
+        hits = distinct(self.retriever.search(query, k=options.passages, mode=options.mode, scope=options.scope))
         encoder = self.retriever.embedder
         configured = self.retriever.settings.retrieval.relevance_floor
         floor = encoder.relevance_floor if configured is None else configured
@@ -234,6 +248,7 @@ class Assistant:
             if self.privacy.is_private(hit.source):
                 self.local_only.remember(hit.text)  # shown to the reader: a client may quote it back
         answer = Answer("", backend, admitted.shown(prompt.sources), egress=egress, local_only=local_only)
+        answer.scope = options.scope
         return answer, prompt
 
     def involves_local_only(self, hits: list[Hit], history: list[Turn]) -> bool:

@@ -139,6 +139,16 @@ def _trim_end(text: str, limit: int) -> str:
     return cut
 
 
+SCOPED_DEPTH = 2000
+"""Candidates read when a question is asked of chosen documents only: enough that a small document's
+passages are among them even when the rest of the corpus matches the question better."""
+
+
+def in_scope(source: str, scope: tuple[str, ...]) -> bool:
+    """Whether `source` is one of the files `scope` names, or inside one of its folders ("notes" or "notes/")."""
+    return any(source == entry or source.startswith(entry.rstrip("/") + "/") for entry in scope)
+
+
 LANGUAGE_DEPTH = 200
 """Dense candidates read for a multilingual encoder, so that each script has enough of its own."""
 LANGUAGE_LEVEL = 20
@@ -225,8 +235,11 @@ class Retriever:
         self._use(self.store.open())
         return True
 
-    def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
-        """The best `k` distinct passages for `question`, best first."""
+    def search(
+        self, question: str, k: int | None = None, mode: str | None = None, scope: tuple[str, ...] = ()
+    ) -> list[Hit]:
+        """The best `k` distinct passages for `question`, best first; from the files `scope` names (a file, or a
+        folder ending in "/") when it names any."""
         k = k or self.settings.retrieval.passages
         mode = mode or self.settings.retrieval.mode
         if mode not in MODES:
@@ -234,15 +247,17 @@ class Retriever:
         if not question.strip():
             return []
         try:
-            return self._search(self.snapshot, self.embedder, question, k, mode)
+            return self._search(self.snapshot, self.embedder, question, k, mode, scope)
         except IndexChanged:  # a store that keeps one generation only moved on: read the new one
             self.refresh()
-            return self._search(self.snapshot, self.embedder, question, k, mode)
+            return self._search(self.snapshot, self.embedder, question, k, mode, scope)
 
-    def _search(self, snapshot: IndexReader, embedder: Embedder, question: str, k: int, mode: str) -> list[Hit]:
+    def _search(
+        self, snapshot: IndexReader, embedder: Embedder, question: str, k: int, mode: str, scope: tuple[str, ...]
+    ) -> list[Hit]:
         """One generation (and its encoder) for the whole search, even if a refresh swaps it meanwhile."""
         query = embedder.encode_query(question) if mode != "bm25" else None
-        depth = max(4 * k, 50)
+        depth = max(4 * k, 50) if not scope else max(4 * k, SCOPED_DEPTH)
         with snapshot.reading():
             dense, cosine = (
                 self._dense(snapshot, query, depth, embedder.multilingual) if query is not None else ([], {})
@@ -255,6 +270,8 @@ class Retriever:
             else:
                 ranked = self._fused(snapshot, question, dense, keyword, embedder)
             candidates = snapshot.chunks_by_id([i for i, _ in ranked])
+            if scope:
+                ranked = [(i, s) for i, s in ranked if i in candidates and in_scope(candidates[i].source, scope)]
             hits = self._distinct(candidates, demoted(candidates, ranked), k, cosine, dict(keyword))
             around = self.settings.retrieval.passage_window
             beside = {hit.chunk.id + step for hit in hits for step in (-1, 1)} if around > 0 else set()

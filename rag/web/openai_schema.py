@@ -128,6 +128,7 @@ def parse_request(body: object, ledger: AnswerLedger, cloud_available: bool) -> 
         "top_k": rag.get("sources"),  # how many passages to retrieve
         "mode": rag.get("mode"),
         "private_policy": rag.get("private_policy"),
+        "scope": rag.get("documents"),  # answer from these files or folders ("notes/") only
     }
     options = _object(body.get("stream_options"))
     return ApiRequest(
