@@ -85,7 +85,9 @@ def test_what_an_attacker_tries_on_the_files_api(files_app) -> None:
     url, _, workdir = files_app
     client = _client(url)
     # A name that climbs out of the folder is saved under a plain name inside data/uploads/.
-    climbing = client.files.create(file=("../../../outside/evil.md", b"# Evil\n\nClimbing names.\n"), purpose="x")
+    climbing = client.files.create(
+        file=("../../../outside/evil.md", b"# Evil\n\nClimbing names.\n"), purpose="user_data"
+    )
     assert climbing.filename == "uploads/evil.md" and not (workdir / "outside" / "evil.md").exists()
     for odd in ("../private/ledger.md", "file-../../etc/passwd", "private/ledger.md", "%2e%2e%2fledger"):
         with pytest.raises(openai.APIStatusError) as refused:  # no such id, or a path no route takes
