@@ -18,7 +18,7 @@ from chainlit.auth import get_current_user
 from chainlit.data import get_data_layer
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.element import Element
-from chainlit.input_widget import InputWidget, NumberInput, Select, Slider, Switch, TextInput
+from chainlit.input_widget import InputWidget, MultiSelect, NumberInput, Select, Slider, Switch, TextInput
 from chainlit.server import app as web
 from chainlit.types import ThreadDict
 from chainlit.utils import utc_now
@@ -64,7 +64,7 @@ from rag.web.auth import (
     verify_password,
 )
 from rag.web.files_api import FilesApi
-from rag.web.library import Library
+from rag.web.library import MAX_LISTED, Library, RemoveRefused, library_table, scope_choices
 from rag.web.openai_api import RagApi
 from rag.web.origin_guard import OriginGuard, OriginPolicy
 from rag.web.uploads import save_uploads, upload_summary
@@ -227,9 +227,56 @@ async def _send_settings(saved: dict) -> None:
     unavailable = None if cloud.available else say(cloud.reason, language) or "-"
     labels = {key: preset.label(language) for key, preset in (await _presets()).items()}
     fields = settings_panel(unavailable, offered, service.settings.retrieval, saved, language, labels)
-    sent = await cl.ChatSettings([_widget(f) for f in fields]).send()
+    sent = await cl.ChatSettings([*(_widget(f) for f in fields), await _scope_widget(saved, language)]).send()
     # a copy: Chainlit writes each change into the dict it keeps, and the previous values must stay as they were
     cl.user_session.set("values", dict(sent))
+
+
+async def _scope_widget(saved: dict, language: Language) -> MultiSelect:
+    """Which documents or folders to answer from; the choices are what the index holds now."""
+    choices = scope_choices(await asyncio.to_thread(LIBRARY.documents))
+    chosen = [value for value in saved.get("scope") or [] if value in choices]
+    return MultiSelect(id="scope", label=tr(language, "settings.scope"), items={c: c for c in choices}, initial=chosen)
+
+
+@cl.action_callback("library")
+async def show_library(action: cl.Action) -> None:
+    """Every indexed document, with a button to remove each (after a confirmation)."""
+    language = _language()
+    documents = await asyncio.to_thread(LIBRARY.documents)
+    actions = [
+        cl.Action(name="remove_document", payload={"id": d.id}, label=tr(language, "library.remove", name=d.source))
+        for d in documents[:MAX_LISTED]
+    ]
+    await cl.Message(content=inert(library_table(documents, language)), actions=actions).send()
+
+
+@cl.action_callback("remove_document")
+async def remove_document(action: cl.Action) -> None:
+    """Remove one document from the index and its file from data/, once the user confirms."""
+    language = _language()
+    document = await asyncio.to_thread(LIBRARY.find, str(action.payload.get("id", "")))
+    if document is None:
+        await cl.Message(content=tr(language, "library.gone")).send()
+        return
+    name = document.source.replace("`", "'")
+    buttons = [
+        cl.Action(name="confirm", payload={"remove": True}, label=tr(language, "library.confirm_yes")),
+        cl.Action(name="confirm", payload={"remove": False}, label=tr(language, "library.confirm_no")),
+    ]
+    asked = cl.AskActionMessage(content=inert(tr(language, "library.confirm", name=name)), actions=buttons, timeout=120)
+    reply = await asked.send()
+    await cl.context.emitter.task_end()  # Chainlit marks a task as running after a question, even in an action
+    if not reply or reply.get("payload", {}).get("remove") is not True:
+        await cl.Message(content=tr(language, "library.kept")).send()
+        return
+    try:
+        await LIBRARY.remove(document)
+    except RemoveRefused as exc:
+        await cl.Message(content=inert(str(exc))).send()
+        return
+    await cl.Message(content=inert(tr(language, "library.removed", name=name))).send()
+    await _send_settings(cl.user_session.get("values") or {})  # the removed document leaves the choices
 
 
 @cl.on_chat_start
@@ -242,6 +289,7 @@ async def start() -> None:
     chunks, files = await asyncio.to_thread(service.corpus_size)
     status.content = welcome(local, service.backends.cloud, chunks, files, language)
     status.content += "".join(f"\n\n> **{warning}**" for warning in WARNINGS)
+    status.actions = [cl.Action(name="library", payload={}, label=tr(language, "app.library_action"))]
     await status.update()
 
 

@@ -28,7 +28,7 @@ def answer_notes(answer: Answer, pdf_names: dict[int, str], language: Language) 
     if answer.egress is not None and answer.egress.refused:
         return "\n\n" + egress_line(answer.egress, language)
     notes = error_block(answer, language) + grounding_notes(answer, language) + evidence_block(answer, language)
-    scope = [f"_{tr(language, 'answer.scope', documents=', '.join(answer.scope))}_", ""] if answer.scope else []
+    scope = ["", f"_{tr(language, 'answer.scope', documents=', '.join(answer.scope))}_"] if answer.scope else []
     parts = [notes, *scope, sources_block(answer, pdf_names, language), "", metrics_line(answer, language)]
     route = f" · _{say(answer.route_note, language)}_" if answer.route_note else ""
     return inert("\n".join([*parts, egress_line(answer.egress, language) + route]))

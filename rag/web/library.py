@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.chat.service import ChatService
+from rag.i18n import Language, tr
 from rag.index.records import FileEntry
 from rag.ingest.pipeline import IngestReport
 from rag.web.uploads import save_upload
@@ -118,3 +119,38 @@ class Library:
         source = saved.relative_to(settings.data_dir).as_posix()
         found = await asyncio.to_thread(self.find, file_id(source))
         return found, report
+
+
+MAX_LISTED = 40
+"""Documents shown (each with its remove button) in the chat; the files API lists them all."""
+
+
+def scope_choices(documents: list[Document]) -> list[str]:
+    """What a question can be limited to: every folder ("notes/"), then every searchable document."""
+    searchable = [d.source for d in documents if not d.skipped]
+    folders = {source[: i + 1] for source in searchable for i, char in enumerate(source) if char == "/"}
+    return sorted(folders) + searchable
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{max(1, round(size / 1024))} KB"
+
+
+def library_table(documents: list[Document], language: Language) -> str:
+    """The documents as a Markdown table; names are shown as code, so no name can format the page."""
+    yes, no = tr(language, "library.yes"), tr(language, "library.no")
+    rows = [tr(language, "library.title", count=len(documents)), "", tr(language, "library.columns")]
+    rows.append("| --- | ---: | ---: | ---: | --- | --- |")
+    for document in documents[:MAX_LISTED]:
+        name = "`` " + document.source.replace("`", "'").replace("|", "¦") + " ``"
+        if document.skipped:
+            name += " " + tr(language, "library.skipped", reason=document.skipped).replace("|", "¦")
+        flags = [yes if document.ocr else no, yes if document.local_only else no]
+        rows.append(
+            f"| {name} | {document.pages or '-'} | {document.chunks} | {_size(document.size)} | "
+            + " | ".join(flags)
+            + " |"
+        )
+    if len(documents) > MAX_LISTED:
+        rows += ["", tr(language, "library.more", count=len(documents) - MAX_LISTED)]
+    return "\n".join(rows)
