@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from rag.config import Settings, SettingsError
-from tests.helpers import run_cli
+from rag.config import VARIABLES, Settings, SettingsError
+from tests.helpers import ROOT, run_cli
 
 
 def test_an_empty_environment_gives_the_written_defaults() -> None:
@@ -48,3 +49,13 @@ def test_a_malformed_database_url_is_refused_in_one_line_that_hides_its_password
 def test_a_password_with_odd_characters_is_still_a_valid_url() -> None:
     url = "postgresql://u:p%41ss[word@[::1]:5432,db.example/rag?sslmode=require"
     assert Settings.from_env(environ={"INDEX_URL": url}).index_url == url
+
+
+def test_the_example_env_file_names_every_variable_and_reads_cleanly() -> None:
+    """`.env.example` is where a new user looks: every variable the app reads is in it, with a default the app
+    accepts as it is written."""
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assignments = dict(re.findall(r"^# ([A-Z][A-Z0-9_]+)=(.*)$", example, re.MULTILINE))
+    assert set(VARIABLES) <= set(assignments), set(VARIABLES) - set(assignments)
+    values = {name: value for name, value in assignments.items() if value and name in VARIABLES}
+    Settings.from_env({**values, "EMBED_CACHE_DIR": "/tmp/encoders"})
