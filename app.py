@@ -70,7 +70,7 @@ from rag.web.origin_guard import OriginGuard, OriginPolicy
 from rag.web.uploads import save_uploads, upload_summary
 
 with one_line_errors():
-    service = ChatService()
+    service = ChatService(sharing="app")  # its embedded model answers `python -m rag.ask` too
 
 
 def _own_files_folder() -> None:

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with one_line_errors():
         settings = Settings.from_env(index_dir=args.index, passages=args.k)
-    service = ChatService(settings, build_index=False)
+    service = ChatService(settings, build_index=False, sharing="command")
     try:
         assistant = service.assistant
     except (IndexMissing, IndexUnavailable) as exc:

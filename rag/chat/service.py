@@ -17,7 +17,7 @@ from rag.ingest.watch import lock_waits
 from rag.ingest.worker import IngestWorker
 from rag.llm.backends import Backend, list_models, unavailable_local
 from rag.llm.egress_audit import EgressAudit
-from rag.llm.registry import Backends
+from rag.llm.registry import Backends, Sharing
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,17 @@ class ChatService:
     data folder is watched, so files dropped into it are answerable without a restart."""
 
     def __init__(
-        self, settings: Settings | None = None, backends: Backends | None = None, build_index: bool = True
+        self,
+        settings: Settings | None = None,
+        backends: Backends | None = None,
+        build_index: bool = True,
+        sharing: Sharing = "none",
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.build_index = build_index  # the app builds a missing index; the terminal commands say it is missing
         self.embedder = Embedder.from_settings(self.settings)
         audit = EgressAudit(self.settings.audit_dir, self.settings.audit.retention_days)
-        self.backends = backends or Backends(self.settings.local, self.settings.cloud, audit)
+        self.backends = backends or Backends(self.settings.local, self.settings.cloud, audit, sharing)
         self._retriever: Retriever | None = None
         self._assistant: Assistant | None = None
         self.ingest_worker = IngestWorker()

@@ -157,6 +157,10 @@ class EmbeddedServer:
             f"the embedded model server did not answer within {timeout:.0f} s: {self.last_error()}"
         )
 
+    def detach(self) -> None:
+        """Leave the server running when this process exits (something else will stop it)."""
+        atexit.unregister(self.stop)
+
     def last_error(self) -> str:
         """One line for the user (the server's last words), and where its whole log is."""
         lines = [line.strip() for line in self.log_tail().splitlines() if line.strip()]
