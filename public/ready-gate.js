@@ -50,3 +50,10 @@
   window.WebSocket = WatchedWebSocket;
   new MutationObserver(apply).observe(document.documentElement, { childList: true, subtree: true });
 })();
+
+// Chainlit loads one custom script: this one brings the sources panel's behaviour with it.
+(() => {
+  const script = document.createElement("script");
+  script.src = "/public/side-panel.js";
+  document.head.append(script);
+})();

@@ -83,4 +83,11 @@ def test_the_library_lists_removes_and_scopes_documents(library_app: tuple[str, 
         assert "animals/stripes.md" in sources and "horses.md" not in sources
         assert "Answered from the chosen documents only: animals/stripes.md" in scoped
         page.screenshot(path=str(ARTIFACTS / "browser-library-scoped.png"), full_page=True)
+        page.wait_for_timeout(2000)  # the panel used to open by itself once the answer's passages arrived
+        assert page.locator("#side-view-title").count() == 0, "the sources panel waits for a click"
+        last = page.locator(".step").filter(has_text="Sources").last
+        last.locator("a.element-link", has_text="[1]").first.click()
+        panel = page.locator("#side-view-content")
+        panel.wait_for(timeout=10_000)
+        assert "animals/stripes.md" in panel.inner_text() and "horses" not in panel.inner_text().lower()
         browser.close()
