@@ -88,6 +88,8 @@ def _own_files_folder() -> None:
 _own_files_folder()
 _background: list[asyncio.Task[None]] = []
 log = logging.getLogger("app")
+for chatty in ("watchfiles.main", "httpx", "httpx2"):  # a line per file change and per model request
+    logging.getLogger(chatty).setLevel(logging.WARNING)
 WEB = service.settings.web
 USERS_FILE = WEB.users_file
 # Who can reach the app: the address Chainlit really binds ("" is every interface), or the proxy's in front of it

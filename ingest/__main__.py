@@ -27,9 +27,10 @@ class _Bars:
     def __call__(self, phase: str, done: int, total: int) -> None:
         bar = self.bars.get(phase)
         if bar is None:
+            self.close()  # one bar at a time: two stacked bars leave cursor codes ("[A") in a log or a pipe
             label = "reading files" if phase == "read" else "embedding chunks"
             bar = self.bars[phase] = tqdm(
-                total=total, desc=label, unit=" files" if phase == "read" else " chunks", leave=False
+                total=total, desc=label, unit=" files" if phase == "read" else " chunks", leave=False, disable=None
             )
         bar.total = total
         bar.update(done - bar.n)

@@ -147,12 +147,13 @@ class ChatService:
                 ready = True
                 try:
                     report = await self.reindex_when_unlocked()
-                    log.info(
-                        "re-indexed after a change: +%d ~%d -%d",
-                        len(report.added),
-                        len(report.updated),
-                        len(report.removed),
-                    )
+                    if report.added or report.updated or report.removed:
+                        log.info(
+                            "re-indexed: %d added, %d updated, %d removed",
+                            len(report.added),
+                            len(report.updated),
+                            len(report.removed),
+                        )
                 except Exception as exc:
                     log.error("re-indexing failed: %s", exc)
 

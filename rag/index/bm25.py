@@ -9,6 +9,7 @@ which lets "библиотеката" and "библиотека" meet on one ste
 from __future__ import annotations
 
 import json
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,8 @@ import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_RUSSIAN
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # a debug line for every index it loads
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")

@@ -7,12 +7,17 @@ normalized vectors, addressed by stable chunk ids, stored as float16 (scores sta
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import cast
 
-import faiss
-import numpy as np
+# FAISS logs each CPU-specific build it tries and does not find ("No module named 'faiss.swigfaiss_avx512'")
+# before loading the one that works: lines that read as failures in a terminal where nothing failed.
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 class DenseIndex:
