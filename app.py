@@ -162,7 +162,7 @@ if KEEP_HISTORY:
     web.router.routes.insert(0, web.router.routes.pop())
 
 
-WARNINGS = [w for w in (exposure_warning(HOST, USERS_FILE is not None), HISTORY_OFF) if w]
+WARNINGS = [w for w in (exposure_warning(HOST, USERS_FILE is not None), HISTORY_OFF if HISTORY.asked else None) if w]
 
 
 @cl.on_app_startup
@@ -236,7 +236,7 @@ async def _send_settings(saved: dict) -> None:
 
 async def _scope_widget(saved: dict, language: Language) -> MultiSelect:
     """Which documents or folders to answer from; the choices are what the index holds now."""
-    choices = scope_choices(await asyncio.to_thread(LIBRARY.documents))
+    choices = scope_choices(await asyncio.to_thread(LIBRARY.searchable))
     chosen = [value for value in saved.get("scope") or [] if value in choices]
     return MultiSelect(id="scope", label=tr(language, "settings.scope"), items={c: c for c in choices}, initial=chosen)
 
@@ -369,7 +369,8 @@ async def _deliver(reply: Reply, message_id: str) -> None:
     """Stream one backend's reply into its own message; two of these run side by side in "both" mode."""
     backend = reply.backend
     language = _language()
-    author = tr(language, "app.author_local" if backend.is_local else "app.author_cloud", label=backend.label)
+    # Chainlit fetches an avatar by the author's name and refuses any but plain ASCII names (a 400 per answer)
+    author = "Local model" if backend.is_local else "Cloud model"
     message = cl.Message(content="", author=author, created_at=utc_now())  # streamed, never "sent": date it
     streamed = False
     async for piece in reply:

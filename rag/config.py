@@ -107,6 +107,8 @@ AnswerFrom = Literal["", "evidence", "passages"]
 """What a model answers from: the selected evidence sentences, or whole passages ("": the backend's default)."""
 """A local server's prompt: "" lets the backend choose (completion for the bundled base model, else chat)."""
 Choice = TypeVar("Choice", bound=str)
+ON = ("1", "true", "yes", "on")
+OFF = ("0", "false", "no", "off")
 
 ENV_FILE = "RAG_ENV_FILE"
 """Which `.env` file to read (default `.env` in the working folder; empty: none)."""
@@ -163,7 +165,7 @@ class _Reader:
         return tuple(part.strip() for part in self.text(name).split(separator) if part.strip())
 
     def switch(self, name: str) -> bool:
-        return self.text(name).lower() in ("1", "true", "yes", "on")
+        return self.text(name).lower() in ON
 
 
 @dataclass(frozen=True)
@@ -221,15 +223,17 @@ class PrivacySettings:
 
 @dataclass(frozen=True)
 class HistorySettings:
-    """`CHAT_HISTORY=on` keeps chats in `HISTORY_DIR` (default `history/`); off unless asked for.
+    """Chats are kept in `HISTORY_DIR` (default `history/`), so a reload or a restart keeps them;
+    `CHAT_HISTORY=off` keeps nothing. `asked`: CHAT_HISTORY=on was set, so a refusal is worth a warning.
 
     With `url` (a postgresql:// URL) the chats go to that database instead of SQLite, so several app
     workers share them; the files shown beside answers stay under `directory`.
     """
 
-    enabled: bool = False
+    enabled: bool = True
     directory: Path = Path("history")
     url: str = field(default="", repr=False)
+    asked: bool = False
 
     @property
     def database(self) -> Path:
@@ -433,9 +437,11 @@ def _history(read: _Reader, index_url: str) -> HistorySettings:
         if read.text("HISTORY_URL"):
             raise SettingsError("HISTORY_URL must be a postgresql:// URL (empty: SQLite in HISTORY_DIR)")
         url = ""
-    return HistorySettings(
-        read.switch("CHAT_HISTORY"), Path(read.text("HISTORY_DIR", str(HistorySettings.directory))), url
-    )
+    switch = read.text("CHAT_HISTORY").strip().lower()
+    if switch not in ("", *ON, *OFF):
+        raise SettingsError(f"CHAT_HISTORY must be on or off, not {switch!r}")
+    directory = Path(read.text("HISTORY_DIR", str(HistorySettings.directory)))
+    return HistorySettings(switch not in OFF, directory, url, asked=switch in ON)
 
 
 def _ocr(read: _Reader) -> OcrSettings:

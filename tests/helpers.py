@@ -16,6 +16,8 @@ import pytest
 from rag.chat.pipeline import Assistant, ChatOptions, Conversation, Exchange
 from rag.chat.routing import POLICIES
 from rag.llm.backends import Backend
+from tests.documents import write
+from tests.fault_server import FaultServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "data"
@@ -64,3 +66,22 @@ def require_postgres() -> None:
         find_installation()
     except PostgresUnavailable as exc:
         pytest.skip(str(exc))
+
+
+MERGER = "Project Nightingale merges with Halvorsen Ltd on 14 March"
+
+
+def board_minutes_app(workdir: Path, local: FaultServer, cloud: FaultServer, api_key: str) -> dict[str, str]:
+    """A data folder with local-only board minutes and a shareable library page, and the app's environment for a
+    local model that quotes the minutes and a recording cloud: what a leak to the cloud would carry is known."""
+    data = workdir / "data"
+    write(data, "private/board.md", f"# Board minutes\n\nConfidential: {MERGER}. Project Nightingale is secret.\n")
+    write(data, "library.md", "# Library hours\n\nThe library opens at 10:00 on Saturdays and closes at 14:00.\n")
+    return {
+        "LOCAL_BASE_URL": local.url("ok"),
+        "LOCAL_MODEL": "quoting-model",
+        "OPENAI_API_KEY": "sk-test-cloud-key",
+        "OPENAI_BASE_URL": cloud.url("ok"),
+        "CLOUD_MODEL": "cloud-model",
+        "RAG_API_KEY": api_key,
+    }

@@ -29,9 +29,9 @@ from rag.web.proxy import ProxyUnavailable, nginx_program
 from rag.workers import running_workers
 from tests.documents import write
 from tests.fault_server import FaultServer
+from tests.helpers import MERGER, board_minutes_app
 
 KEY = "rag-test-key-7f3a9c"
-MERGER = "Project Nightingale merges with Halvorsen Ltd on 14 March"
 EMAIL = "registrar@northfield-college.example"
 
 
@@ -39,21 +39,15 @@ EMAIL = "registrar@northfield-college.example"
 def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FaultServer, FaultServer, Path]]:
     with FaultServer(answer=f"As the minutes say, {MERGER} [1].") as local, FaultServer() as cloud:
         workdir = tmp_path_factory.mktemp("api")
-        data = workdir / "data"
-        write(data, "private/board.md", f"# Board minutes\n\nConfidential: {MERGER}. Project Nightingale is secret.\n")
-        write(data, "library.md", "# Library hours\n\nThe library opens at 10:00 on Saturdays and closes at 14:00.\n")
-        write(data, "admissions.md", f"# Admissions\n\nTranscripts go to the registrar at {EMAIL} by June 30.\n")
+        env = board_minutes_app(workdir, local, cloud, KEY)
+        write(
+            workdir / "data",
+            "admissions.md",
+            f"# Admissions\n\nTranscripts go to the registrar at {EMAIL} by June 30.\n",
+        )
         keys = workdir / "api-keys.txt"
         keys.write_text("# clients\nwebui: second-client-key\n", encoding="utf-8")
-        env = {
-            "LOCAL_BASE_URL": local.url("ok"),
-            "LOCAL_MODEL": "quoting-model",
-            "OPENAI_API_KEY": "sk-test-cloud-key",
-            "OPENAI_BASE_URL": cloud.url("ok"),
-            "CLOUD_MODEL": "cloud-model",
-            "RAG_API_KEY": KEY,
-            "RAG_API_KEYS_FILE": str(keys),
-        }
+        env["RAG_API_KEYS_FILE"] = str(keys)
         with running_app(workdir, env) as url:
             yield url, local, cloud, workdir
 

@@ -90,4 +90,11 @@ def test_the_library_lists_removes_and_scopes_documents(library_app: tuple[str, 
         panel = page.locator("#side-view-content")
         panel.wait_for(timeout=10_000)
         assert "animals/stripes.md" in panel.inner_text() and "horses" not in panel.inner_text().lower()
+
+        page.reload()  # history is on by default: the chat comes back
+        page.get_by_text("Which animals have stripes?", exact=True).first.wait_for(timeout=60_000)
+        assert (
+            "Answered from the chosen documents only"
+            in page.locator(".step").filter(has_text="Sources").last.inner_text()
+        )
         browser.close()

@@ -94,7 +94,8 @@ def test_the_launcher_needs_a_shared_database_and_logins_on_an_exposed_proxy(tmp
 
 
 def test_workers_without_stored_history_share_one_secret_made_for_the_run() -> None:
-    without = worker_environment(Settings.from_env(environ={"INDEX_URL": PG}), {"PATH": os.environ["PATH"]})
+    off = {"INDEX_URL": PG, "CHAT_HISTORY": "off"}
+    without = worker_environment(Settings.from_env(environ=off), {"PATH": os.environ["PATH"]})
     assert len(without["CHAINLIT_AUTH_SECRET"]) >= 40
     kept = worker_environment(Settings.from_env(environ={"INDEX_URL": PG, "CHAT_HISTORY": "on"}), {})
     assert "CHAINLIT_AUTH_SECRET" not in kept, "with history on, the secret stored with the chats is used"

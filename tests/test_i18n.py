@@ -28,7 +28,22 @@ from rag.web.uploads import save_uploads, upload_summary
 from tests.fault_server import FaultServer
 from tests.helpers import ROOT
 
-ALLOWED = {"ms", "Top", "top", "API", "OPENAI_API_KEY", "BM25", "USD", "csv", "measurements", "data", "private", "env"}
+ALLOWED = {
+    "ms",
+    "Top",
+    "top",
+    "API",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OpenAI",
+    "BM25",
+    "USD",
+    "csv",
+    "measurements",
+    "data",
+    "private",
+    "env",
+}
 """Latin words a Bulgarian or Russian page may show: units, settings' technical names, file and folder names."""
 _KEY = re.compile(r"""(?:\btr\([^,()]+,\s*|Text\.of\()f?["']([a-z_.\-{}]+)["']""")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")

@@ -29,8 +29,8 @@ import requests
 from rag.harness.app_process import ARTIFACTS, BROWSER_ARGS, ROOT, running_app
 from rag.llm.embedded_server import free_port
 from rag.workers import stop_app
-from tests.documents import write
 from tests.fault_server import FaultServer
+from tests.helpers import MERGER, board_minutes_app
 from tests.openwebui.stub_server import MODELS, StubServer, answer_for
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -256,7 +256,6 @@ def test_open_webui_answers_from_the_apps_api_with_citations(app_webui: str) -> 
     assert "nothing left this machine" in sources, "the app's egress line, at the end of the answer"
 
 
-MERGER = "Project Nightingale merges with Halvorsen Ltd on 14 March"
 TASK_DEFAULTS = {name: value for name, value in OFFLINE_SETTINGS.items() if not name.endswith("_GENERATION")}
 """Open WebUI as it ships: after each answer it asks the chat's model for a title, tags and follow-up questions,
 each request quoting the chat in one user message."""
@@ -267,18 +266,7 @@ def private_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Targ
     """The app with a local-only document, a local model that quotes it and a recording cloud."""
     with FaultServer(answer=f"As the minutes say, {MERGER} [1].") as local, FaultServer() as cloud:
         workdir = tmp_path_factory.mktemp("openwebui-private")
-        data = workdir / "data"
-        write(data, "private/board.md", f"# Board minutes\n\nConfidential: {MERGER}. Project Nightingale is secret.\n")
-        write(data, "library.md", "# Library hours\n\nThe library opens at 10:00 on Saturdays and closes at 14:00.\n")
-        env = {
-            "LOCAL_BASE_URL": local.url("ok"),
-            "LOCAL_MODEL": "quoting-model",
-            "OPENAI_API_KEY": "sk-test-cloud-key",
-            "OPENAI_BASE_URL": cloud.url("ok"),
-            "CLOUD_MODEL": "cloud-model",
-            "RAG_API_KEY": KEY,
-        }
-        with running_app(workdir, env) as url:
+        with running_app(workdir, board_minutes_app(workdir, local, cloud, KEY)) as url:
             yield Target(f"{url}/v1", KEY), cloud, workdir
 
 

@@ -32,7 +32,13 @@ def running_app(workdir: Path, env: dict[str, str], timeout: float = 180, host: 
     if not data.exists():
         shutil.copytree(SAMPLE_DATA, data)
     port = free_port()
-    full_env = {**os.environ, "DATA_DIR": str(data), "INDEX_DIR": str(workdir / "index"), **env}
+    full_env = {
+        **os.environ,
+        "DATA_DIR": str(data),
+        "INDEX_DIR": str(workdir / "index"),
+        "HISTORY_DIR": str(workdir / "history"),
+        **env,
+    }
     log = workdir / "app.log"
     process = start_app(port, full_env, log, host)
     url = f"http://127.0.0.1:{port}"

@@ -14,8 +14,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from rag.i18n import DEFAULT
-from rag.web.api_access import ApiAccess, Denied
+from rag.web.api_access import ApiAccess
 from rag.web.library import Document, Library, RemoveRefused
+from rag.web.openai_api import api_client
 from rag.web.openai_schema import ApiError
 from rag.web.uploads import UploadRejected
 
@@ -40,10 +41,7 @@ class FilesApi:
         return router
 
     def _check(self, request: Request) -> str:
-        try:
-            return self.access.client(request.headers.get("authorization"))
-        except Denied as exc:
-            raise ApiError(401, str(exc), "authentication_error", "invalid_api_key") from exc
+        return api_client(self.access, request)
 
     async def _document(self, request: Request, file_id: str) -> Document:
         self._check(request)

@@ -94,6 +94,13 @@ class Library:
             entry.skipped,
         )
 
+    def searchable(self) -> list[str]:
+        """The names of the documents a question can find, from the manifest alone (no chunk is read: this is
+        asked at every chat's start)."""
+        retriever = self.service.retriever
+        retriever.refresh()
+        return sorted(source for source, entry in retriever.snapshot.manifest.files.items() if entry.chunk_ids)
+
     def find(self, document_id: str) -> Document | None:
         return next((d for d in self.documents() if d.id == document_id), None)
 
@@ -125,9 +132,8 @@ MAX_LISTED = 40
 """Documents shown (each with its remove button) in the chat; the files API lists them all."""
 
 
-def scope_choices(documents: list[Document]) -> list[str]:
+def scope_choices(searchable: list[str]) -> list[str]:
     """What a question can be limited to: every folder ("notes/"), then every searchable document."""
-    searchable = [d.source for d in documents if not d.skipped]
     folders = {source[: i + 1] for source in searchable for i, char in enumerate(source) if char == "/"}
     return sorted(folders) + searchable
 

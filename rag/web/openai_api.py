@@ -105,6 +105,14 @@ def _failure(exchange: Exchange, answer: Answer | None) -> ApiError | None:
     return ApiError(502, message + (f" {exchange.note_text}" if exchange.note else ""), "api_error", "backend_failed")
 
 
+def api_client(access: ApiAccess, request: Request) -> str:
+    """The client a request's bearer key names, or the 401 every route of the API answers without one."""
+    try:
+        return access.client(request.headers.get("authorization"))
+    except Denied as exc:
+        raise ApiError(401, str(exc), "authentication_error", "invalid_api_key") from exc
+
+
 class RagApi:
     """`/v1/models` and `/v1/chat/completions` over the app's ChatService."""
 
@@ -120,10 +128,7 @@ class RagApi:
         return router
 
     def _client(self, request: Request) -> str:
-        try:
-            return self.access.client(request.headers.get("authorization"))
-        except Denied as exc:
-            raise ApiError(401, str(exc), "authentication_error", "invalid_api_key") from exc
+        return api_client(self.access, request)
 
     async def models(self, request: Request) -> Response:
         try:
