@@ -43,6 +43,7 @@ from rag.chat.presentation import (
     inert,
     passage_body,
     retrieval_summary,
+    side_by_side,
     welcome,
 )
 from rag.chat.presets import Preset, PresetError
@@ -434,6 +435,8 @@ async def _respond(message: cl.Message) -> None:
         )
     if exchange.note is not None:
         await cl.Message(content=f"_{exchange.note.render(_language())}_").send()
+    if policy.key == "both" and len(exchange.answers) == 2:
+        await cl.Message(content=inert(side_by_side(exchange.answers, _language()))).send()
 
 
 def _conversation() -> Conversation:

@@ -173,6 +173,16 @@ def test_both_mode_shows_two_measured_answers_and_a_comparison(app_url: str) -> 
             assert "first token" in answer and "tokens/s" in answer and "out tokens" in answer and "cost" in answer
         assert "course-handbook.pdf, page 2" in local.last.inner_text()
 
+        side = page.locator(".step").filter(has_text="Side by side").last
+        side.wait_for(timeout=60_000)
+        headers = side.locator("th")
+        assert headers.count() == 2, side.inner_text()
+        left, right = headers.nth(0).bounding_box(), headers.nth(1).bounding_box()
+        assert left and right and right["x"] >= left["x"] + left["width"] - 1 and abs(right["y"] - left["y"]) < 2
+        assert "on this machine" in headers.nth(0).inner_text() and "in the cloud" in headers.nth(1).inner_text()
+        assert "sooner than" in side.inner_text() and "cost" in side.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "browser-side-by-side.png"), full_page=True)
+
         page.get_by_role("button", name="Compare backends in this chat").first.click()
         table = page.locator(".step").filter(has_text="TTFT p50")
         table.last.wait_for(timeout=60_000)

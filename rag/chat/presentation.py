@@ -162,3 +162,44 @@ def welcome(local: Backend, cloud: Backend, chunks: int, files: int, language: L
         cloud_line = tr(language, "welcome.cloud_unavailable", reason=say(cloud.reason, language))
     ready = tr(language, "welcome.ready", files=files, chunks=chunks)
     return f"{ready}\n\n{local_line}\n\n{cloud_line}\n\n{tr(language, 'welcome.choose')}"
+
+
+def _cell(text: str) -> str:
+    """Text that stays inside one Markdown table cell."""
+    return " ".join(text.replace("|", "¦").split()) or "-"
+
+
+def side_by_side(answers: list[Answer], language: Language) -> str:
+    """Both answers to one question in two columns, headed by backend and model, their figures under each and
+    the difference beneath: the comparison as it is read, after each answer streamed in its own message."""
+    header = "| " + " | ".join(_cell(answer.backend.describe(language)) for answer in answers) + " |"
+    rows = [
+        header,
+        "|" + " --- |" * len(answers),
+        "| " + " | ".join(_cell(answer.text or str(answer.error or "")) for answer in answers) + " |",
+        "| " + " | ".join(_cell(metrics_line(answer, language).strip("_")) for answer in answers) + " |",
+        "| " + " | ".join(_cell(egress_line(answer.egress, language)) for answer in answers) + " |",
+    ]
+    return f"**{tr(language, 'compare.side_title')}**\n\n" + "\n".join(rows) + _difference(answers, language)
+
+
+def _difference(answers: list[Answer], language: Language) -> str:
+    """One line: how much sooner the first token came, how much faster tokens flowed, what it cost."""
+    if len(answers) != 2 or any(answer.metrics is None for answer in answers):
+        return ""
+    (first, second), parts = answers, []
+    a, b = first.metrics, second.metrics
+    assert a is not None and b is not None
+    if a.ttft_ms is not None and b.ttft_ms is not None:
+        faster, slower = (first, second) if a.ttft_ms <= b.ttft_ms else (second, first)
+        gap = abs(a.ttft_ms - b.ttft_ms) / 1000
+        parts.append(
+            tr(language, "compare.side_sooner", backend=faster.backend.label, seconds=gap, other=slower.backend.label)
+        )
+    if a.tokens_per_s and b.tokens_per_s:
+        ratio = max(a.tokens_per_s, b.tokens_per_s) / min(a.tokens_per_s, b.tokens_per_s)
+        quicker = first if a.tokens_per_s >= b.tokens_per_s else second
+        parts.append(tr(language, "compare.side_rate", backend=quicker.backend.label, ratio=ratio))
+    costs = [f"${m.cost_usd:.5f}" if m.cost_usd is not None else "?" for m in (a, b)]
+    parts.append(tr(language, "compare.side_cost", first=costs[0], second=costs[1]))
+    return "\n\n_" + "; ".join(parts) + "._"
