@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import chainlit as cl
@@ -51,6 +52,7 @@ from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
 from rag.config import one_line_errors
 from rag.i18n import Language, browser_language, say, tr
+from rag.index.retrieval import PERSONAL_UPLOADS
 from rag.llm.backends import Backend
 from rag.llm.egress_audit import requested_by
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
@@ -68,7 +70,7 @@ from rag.web.files_api import FilesApi
 from rag.web.library import MAX_LISTED, Library, RemoveRefused, library_table, scope_choices
 from rag.web.openai_api import RagApi
 from rag.web.origin_guard import OriginGuard, OriginPolicy
-from rag.web.uploads import save_uploads, upload_summary
+from rag.web.uploads import UPLOAD_FOLDER, safe_name, save_uploads, upload_summary
 
 with one_line_errors():
     service = ChatService(sharing="app")  # its embedded model answers `python -m rag.ask` too
@@ -211,6 +213,12 @@ def _user_id() -> str:
     return user.identifier if user is not None else "local"
 
 
+def _owner() -> str:
+    """With login on, the signed-in user's uploads folder name: their attachments are searched for them only."""
+    user = cl.user_session.get("user")
+    return safe_name(user.identifier) if USERS_FILE is not None and user is not None else ""
+
+
 async def _presets() -> dict[str, Preset]:
     return await asyncio.to_thread(service.presets, _user_id())
 
@@ -237,7 +245,7 @@ async def _send_settings(saved: dict) -> None:
 
 async def _scope_widget(saved: dict, language: Language) -> MultiSelect:
     """Which documents or folders to answer from; the choices are what the index holds now."""
-    choices = scope_choices(await asyncio.to_thread(LIBRARY.searchable))
+    choices = scope_choices(await asyncio.to_thread(LIBRARY.searchable, _owner()))
     chosen = [value for value in saved.get("scope") or [] if value in choices]
     return MultiSelect(id="scope", label=tr(language, "settings.scope"), items={c: c for c in choices}, initial=chosen)
 
@@ -246,7 +254,7 @@ async def _scope_widget(saved: dict, language: Language) -> MultiSelect:
 async def show_library(action: cl.Action) -> None:
     """Every indexed document, with a button to remove each (after a confirmation)."""
     language = _language()
-    documents = await asyncio.to_thread(LIBRARY.documents)
+    documents = await asyncio.to_thread(LIBRARY.documents, _owner())
     actions = [
         cl.Action(name="remove_document", payload={"id": d.id}, label=tr(language, "library.remove", name=d.source))
         for d in documents[:MAX_LISTED]
@@ -258,7 +266,7 @@ async def show_library(action: cl.Action) -> None:
 async def remove_document(action: cl.Action) -> None:
     """Remove one document from the index and its file from data/, once the user confirms."""
     language = _language()
-    document = await asyncio.to_thread(LIBRARY.find, str(action.payload.get("id", "")))
+    document = await asyncio.to_thread(LIBRARY.find, str(action.payload.get("id", "")), _owner())
     if document is None:
         await cl.Message(content=tr(language, "library.gone")).send()
         return
@@ -345,7 +353,8 @@ async def _index_uploads(elements: list) -> None:
     async with cl.Step(name=tr(language, "app.indexing_uploads"), type="tool") as step:
         files = [(Path(e.path), e.name) for e in elements if getattr(e, "path", None)]
         settings = service.settings
-        saved = await asyncio.to_thread(save_uploads, files, settings.data_dir, settings.max_file_mb)
+        folder = f"{PERSONAL_UPLOADS}{_owner()}" if _owner() else UPLOAD_FOLDER
+        saved = await asyncio.to_thread(save_uploads, files, settings.data_dir, settings.max_file_mb, folder)
         step.input = "\n".join(upload.message.render(language) for upload in saved)
         step.output = upload_summary(saved, await service.reindex_when_unlocked(), language)
 
@@ -420,7 +429,7 @@ async def _respond(message: cl.Message) -> None:
         return
     values = cl.user_session.get("values") or {}
     settings = service.settings
-    options = ChatOptions.from_values(values, settings.retrieval, settings.request_timeout)
+    options = replace(ChatOptions.from_values(values, settings.retrieval, settings.request_timeout), owner=_owner())
     offered = list(policy_choices(service.backends.cloud.available).values())
     policy = POLICIES[choice(values.get("backend"), offered, "local")]
     with requested_by(cl.context.session.thread_id, _user_id()):  # the egress audit names this chat

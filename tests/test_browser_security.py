@@ -101,3 +101,39 @@ def _each_user_sees_only_their_own_chats(url: str, workdir, teacher_cookies: dic
     assert _threads(url, student) == []
     assert student.get(f"{url}/history/files/{key}", timeout=10).status_code == 404
     assert student.get(f"{url}/project/thread/{chat['id']}", timeout=10).status_code in (401, 403, 404)
+
+
+def _signed_in(p, url: str, user: str, password: str):
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(url)
+    page.get_by_label("Email address").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_text("Ready to answer", exact=False).wait_for(timeout=180_000)
+    return browser, page
+
+
+def test_what_a_signed_in_user_attaches_is_searched_for_them_only(secured_app, tmp_path) -> None:
+    url, workdir = secured_app
+    upload = tmp_path / "okapi.md"
+    upload.write_text("# Okapi\n\nThe school okapi is fed striped carrots every Tuesday at 9:15.\n")
+    question = "When is the school okapi fed?"
+    with playwright.sync_playwright() as p:
+        browser, page = _signed_in(p, url, "teacher", "lesson-plan-42")
+        page.locator("input[type=file]").first.set_input_files(str(upload))
+        page.get_by_text("okapi.md", exact=False).first.wait_for(timeout=30_000)
+        page.locator("#chat-input").fill(question)
+        page.keyboard.press("Enter")
+        own = page.locator(".step").filter(has_text="uploads/users/teacher/okapi.md").filter(has_text=" · total ")
+        own.last.wait_for(timeout=180_000)
+        browser.close()
+
+        browser, page = _signed_in(p, url, "student", "homework-7")
+        page.locator("#chat-input").fill(question)
+        page.keyboard.press("Enter")
+        replied = page.locator(".step").filter(has_text=" · total ").or_(page.get_by_text("so I will not guess"))
+        replied.last.wait_for(timeout=180_000)
+        assert "okapi.md" not in page.locator("body").inner_text()
+        browser.close()
+    assert (workdir / "data" / "uploads" / "users" / "teacher" / "okapi.md").exists()

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from rag.harness.app_process import running_app
+from rag.web.library import file_id
 from tests.documents import write
 from tests.fault_server import FaultServer
 
@@ -26,6 +27,7 @@ def files_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, F
         write(data, "animals/horses.md", "# Horses\n\nHorses sleep standing up and run at dawn.\n")
         write(data, "animals/stripes.md", "# Stripes\n\nTigers have stripes; so do some fish and many moths.\n")
         write(data, "private/ledger.md", "# Ledger\n\nThe zoo paid 12,000 EUR for zebra food.\n")
+        write(data, "uploads/users/alice/diary.md", "# Diary\n\nAlice keeps a pet okapi with stripes.\n")
         outside = workdir / "outside"
         write(outside, "notes.md", "Notes kept outside the data folder about striped animals.\n")
         (data / "linked.md").symlink_to(outside / "notes.md")
@@ -94,6 +96,13 @@ def test_what_an_attacker_tries_on_the_files_api(files_app) -> None:
             client.files.delete(odd)
         assert refused.value.status_code in (404, 405), odd
     assert (workdir / "data" / "private" / "ledger.md").exists()
+    # A signed-in user's own upload is theirs: not listed, not removable and not searched through the API.
+    diary = file_id("uploads/users/alice/diary.md")
+    assert diary not in {f.id for f in client.files.list().data}
+    with pytest.raises(openai.NotFoundError):
+        client.files.delete(diary)
+    assert "uploads/users/alice/diary.md" not in _cited_files(_ask(url, "Who keeps a pet okapi?"))
+    assert (workdir / "data" / "uploads" / "users" / "alice" / "diary.md").exists()
     # A document reached through a link is not removed from here, and the file it links to stays.
     linked = next(f for f in client.files.list().data if f.filename == "linked.md")
     with pytest.raises(openai.ConflictError):

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from rag.config import Settings
 from rag.eval import load_questions, score
 from rag.index.bm25 import reads_as_bulgarian, tokenize
+from rag.index.embedding import Embedder
 from rag.index.records import ChunkRecord
 from rag.index.retrieval import Retriever, window
+from rag.ingest.pipeline import ingest
 from rag.privacy.redaction import Redactor
+from tests.documents import write
 from tests.helpers import ROOT, run_cli
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -173,3 +177,23 @@ def test_the_passage_window_never_cuts_a_card_or_phone_number_in_two(around: int
     masked = Redactor().redact(passage)  # what the privacy gate sends: any digits left are a value in part
     assert not re.search(r"\d{3}", masked.replace(" ", "")), passage
     assert "Refunds take five working days." in passage
+
+
+def test_a_users_own_uploads_are_found_for_that_user_only(tmp_path: Path, embedder: Embedder) -> None:
+    """With login on, what a user attaches goes to uploads/users/NAME/: searched for that user, never for another
+    user, an API client or a chosen scope that names it."""
+    settings = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
+    write(settings.data_dir, "uploads/users/alice/diary.md", "Alice's diary: the walrus sanctuary opens in May.\n")
+    write(settings.data_dir, "uploads/users/bob/notes.md", "Bob's notes: the walrus sanctuary closes in October.\n")
+    write(settings.data_dir, "shared.md", "The walrus sanctuary is on the northern coast.\n")
+    ingest(settings, embedder=embedder)
+    retriever = Retriever(settings, embedder)
+
+    def found(owner: str, scope: tuple[str, ...] = ()) -> set[str]:
+        return {hit.source for hit in retriever.search("walrus sanctuary", k=5, scope=scope, owner=owner)}
+
+    assert found("alice") == {"uploads/users/alice/diary.md", "shared.md"}
+    assert found("bob") == {"uploads/users/bob/notes.md", "shared.md"}
+    assert found("") == {"shared.md"}
+    assert found("bob", ("uploads/users/alice/",)) == set()
+    assert found("alic") == {"shared.md"}, "a name that is the start of another's is not theirs"

@@ -104,6 +104,7 @@ class ChatOptions:
     restore_redacted: bool = True  # show masked values restored in the displayed answer
     latency_budget: float | None = None  # seconds to first token before a routing policy falls back
     scope: tuple[str, ...] = ()  # answer from these documents only (files, or folders ending in "/")
+    owner: str = ""  # the signed-in user whose own uploads may be searched (none: no one's)
 
     @classmethod
     def from_values(cls, values: Mapping[str, object], retrieval: RetrievalSettings, timeout: float) -> ChatOptions:
@@ -196,7 +197,8 @@ class Assistant:
         started = time.perf_counter()
         self.retriever.refresh()
         query = search_query(question, turns or [])
-        hits = distinct(self.retriever.search(query, k=options.passages, mode=options.mode, scope=options.scope))
+        found = self.retriever.search(query, options.passages, options.mode, options.scope, options.owner)
+        hits = distinct(found)
         encoder = self.retriever.embedder
         configured = self.retriever.settings.retrieval.relevance_floor
         floor = encoder.relevance_floor if configured is None else configured

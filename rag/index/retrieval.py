@@ -139,6 +139,15 @@ def _trim_end(text: str, limit: int) -> str:
     return cut
 
 
+PERSONAL_UPLOADS = "uploads/users/"
+"""Where the chat keeps what a signed-in user attached: each user's own folder, searched for that user only."""
+
+
+def visible_to(source: str, owner: str) -> bool:
+    """Whether `owner` ("" for no one in particular) may find `source`: anything but another user's uploads."""
+    return not source.startswith(PERSONAL_UPLOADS) or (bool(owner) and source.startswith(f"{PERSONAL_UPLOADS}{owner}/"))
+
+
 SCOPED_DEPTH = 2000
 """Candidates read when a question is asked of chosen documents only: enough that a small document's
 passages are among them even when the rest of the corpus matches the question better."""
@@ -236,10 +245,15 @@ class Retriever:
         return True
 
     def search(
-        self, question: str, k: int | None = None, mode: str | None = None, scope: tuple[str, ...] = ()
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        scope: tuple[str, ...] = (),
+        owner: str = "",
     ) -> list[Hit]:
         """The best `k` distinct passages for `question`, best first; from the files `scope` names (a file, or a
-        folder ending in "/") when it names any."""
+        folder ending in "/") when it names any; of the users' own uploads, only `owner`'s."""
         k = k or self.settings.retrieval.passages
         mode = mode or self.settings.retrieval.mode
         if mode not in MODES:
@@ -247,13 +261,20 @@ class Retriever:
         if not question.strip():
             return []
         try:
-            return self._search(self.snapshot, self.embedder, question, k, mode, scope)
+            return self._search(self.snapshot, self.embedder, question, k, mode, scope, owner)
         except IndexChanged:  # a store that keeps one generation only moved on: read the new one
             self.refresh()
-            return self._search(self.snapshot, self.embedder, question, k, mode, scope)
+            return self._search(self.snapshot, self.embedder, question, k, mode, scope, owner)
 
     def _search(
-        self, snapshot: IndexReader, embedder: Embedder, question: str, k: int, mode: str, scope: tuple[str, ...]
+        self,
+        snapshot: IndexReader,
+        embedder: Embedder,
+        question: str,
+        k: int,
+        mode: str,
+        scope: tuple[str, ...],
+        owner: str,
     ) -> list[Hit]:
         """One generation (and its encoder) for the whole search, even if a refresh swaps it meanwhile."""
         query = embedder.encode_query(question) if mode != "bm25" else None
@@ -270,8 +291,13 @@ class Retriever:
             else:
                 ranked = self._fused(snapshot, question, dense, keyword, embedder)
             candidates = snapshot.chunks_by_id([i for i, _ in ranked])
-            if scope:
-                ranked = [(i, s) for i, s in ranked if i in candidates and in_scope(candidates[i].source, scope)]
+            ranked = [
+                (i, s)
+                for i, s in ranked
+                if i in candidates
+                and visible_to(candidates[i].source, owner)
+                and (not scope or in_scope(candidates[i].source, scope))
+            ]
             hits = self._distinct(candidates, demoted(candidates, ranked), k, cosine, dict(keyword))
             around = self.settings.retrieval.passage_window
             beside = {hit.chunk.id + step for hit in hits for step in (-1, 1)} if around > 0 else set()

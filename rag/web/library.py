@@ -17,6 +17,7 @@ from pathlib import Path
 from rag.chat.service import ChatService
 from rag.i18n import Language, tr
 from rag.index.records import FileEntry
+from rag.index.retrieval import visible_to
 from rag.ingest.pipeline import IngestReport
 from rag.web.uploads import save_upload
 
@@ -63,12 +64,13 @@ class Library:
     def __init__(self, service: ChatService) -> None:
         self.service = service
 
-    def documents(self) -> list[Document]:
-        """Every file the index knows, searchable or skipped, by name (blocking: reads the index)."""
+    def documents(self, owner: str = "") -> list[Document]:
+        """Every file the index knows that `owner` may see (another user's uploads are not listed), searchable
+        or skipped, by name (blocking: reads the index)."""
         retriever = self.service.retriever
         retriever.refresh()
         snapshot = retriever.snapshot
-        files = snapshot.manifest.files
+        files = {source: entry for source, entry in snapshot.manifest.files.items() if visible_to(source, owner)}
         chunks = snapshot.chunks_by_id([i for entry in files.values() for i in entry.chunk_ids])
         pages: dict[str, set[int]] = {}
         for chunk in chunks.values():
@@ -94,15 +96,16 @@ class Library:
             entry.skipped,
         )
 
-    def searchable(self) -> list[str]:
-        """The names of the documents a question can find, from the manifest alone (no chunk is read: this is
-        asked at every chat's start)."""
+    def searchable(self, owner: str = "") -> list[str]:
+        """The names of the documents `owner`'s questions can find, from the manifest alone (no chunk is read:
+        this is asked at every chat's start)."""
         retriever = self.service.retriever
         retriever.refresh()
-        return sorted(source for source, entry in retriever.snapshot.manifest.files.items() if entry.chunk_ids)
+        files = retriever.snapshot.manifest.files.items()
+        return sorted(source for source, entry in files if entry.chunk_ids and visible_to(source, owner))
 
-    def find(self, document_id: str) -> Document | None:
-        return next((d for d in self.documents() if d.id == document_id), None)
+    def find(self, document_id: str, owner: str = "") -> Document | None:
+        return next((d for d in self.documents(owner) if d.id == document_id), None)
 
     async def remove(self, document: Document) -> IngestReport:
         """Delete the document's file from the data folder and re-index, so it is no longer retrievable."""

@@ -54,8 +54,10 @@ def _digest(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def save_upload(source: Path, original_name: str, data_dir: Path, max_mb: float) -> tuple[Path, bool]:
-    """Copy an uploaded file into data/uploads/; returns (path, whether it was new).
+def save_upload(
+    source: Path, original_name: str, data_dir: Path, max_mb: float, folder_name: str = UPLOAD_FOLDER
+) -> tuple[Path, bool]:
+    """Copy an uploaded file into data/uploads/ (or `folder_name`); returns (path, whether it was new).
 
     A file with the same name and the same content is reused; a different file with the same
     name gets " (2)", " (3)" ... rather than overwriting it.
@@ -66,7 +68,7 @@ def save_upload(source: Path, original_name: str, data_dir: Path, max_mb: float)
         raise UploadRejected(Text.of("upload.unsupported_type", name=original_name, kinds=kinds))
     if source.stat().st_size > max_mb * 2**20:
         raise UploadRejected(Text.of("upload.too_large", name=original_name, limit=max_mb))
-    folder = data_dir / UPLOAD_FOLDER
+    folder = data_dir / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     stem, suffix = Path(name).stem, Path(name).suffix
     digest = _digest(source)
@@ -80,12 +82,14 @@ def save_upload(source: Path, original_name: str, data_dir: Path, max_mb: float)
     raise UploadRejected(Text.of("upload.too_many_names", name=original_name))
 
 
-def save_uploads(files: list[tuple[Path, str]], data_dir: Path, max_mb: float) -> list[SavedUpload]:
+def save_uploads(
+    files: list[tuple[Path, str]], data_dir: Path, max_mb: float, folder_name: str = UPLOAD_FOLDER
+) -> list[SavedUpload]:
     """Save each (temporary path, name the user gave) and say what became of it."""
     results = []
     for path, name in files:
         try:
-            saved, new = save_upload(path, name, data_dir, max_mb)
+            saved, new = save_upload(path, name, data_dir, max_mb, folder_name)
             relative = saved.relative_to(data_dir).as_posix()
             results.append(
                 SavedUpload(relative, Text.of("upload.saved_new" if new else "upload.already_there", path=relative))
