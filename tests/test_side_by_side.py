@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.answers.answer import Answer
 from rag.bench import read_questions
 from rag.chat.pipeline import Assistant, ChatOptions, answer_with
+from rag.chat.presentation import side_by_side
 from rag.llm.backends import Backend, BackendKey
 from rag.llm.generation import GenerationParams
 from rag.measure.comparison import markdown_table, summarize
@@ -151,3 +153,24 @@ def test_bench_reads_plain_question_files_and_records_without_a_source(tmp_path:
     broken.write_text('{"question": "ok"}\n{"text": "no question"}\n')
     with pytest.raises(ValueError, match=r"broken\.jsonl:2"):
         read_questions(broken)
+
+
+def _measured(key: BackendKey, text: str, ttft_ms: float, rate: float, cost: float | None) -> Answer:
+    backend = Backend(key, "Local server" if key == "local" else "Cloud API", "http://127.0.0.1:1/v1", "m",
+                      is_local=key == "local")  # fmt: skip
+    metrics = AnswerMetrics("q", key, backend.label, "m", 10.0, ttft_ms, 900.0, 100, 20, False, rate, cost)
+    return Answer(text, backend, [], metrics=metrics, first_token_ms=ttft_ms, total_ms=900.0)
+
+
+def test_both_answers_end_in_two_columns_with_the_difference_beneath() -> None:
+    local = _measured("local", "Twice a day | at 6:00\\nand 18:00 [1].", 2400.0, 20.0, 0.0)
+    cloud = _measured("cloud", "At 6:00 and 18:00 [1].", 600.0, 60.0, None)
+    table = side_by_side([local, cloud], "en")
+    rows = [line for line in table.splitlines() if line.startswith("|")]
+    assert len(rows) == 5 and all(row.count(" | ") == 1 for row in rows), "two cells a row: no | or newline leaks"
+    assert "on this machine" in rows[0] and "in the cloud" in rows[0] and "Local server" not in rows[3]
+    assert "Cloud API gave its first token 1.8 s sooner than Local server" in table
+    assert "Cloud API wrote 3.0x as many tokens per second" in table and "against no price known" in table
+    assert cloud.metrics is not None
+    together = side_by_side([local, replace(cloud, metrics=replace(cloud.metrics, ttft_ms=2450.0))], "en")
+    assert "sooner" not in together, "50 ms apart is the same moment to a reader"

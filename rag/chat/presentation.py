@@ -177,10 +177,19 @@ def side_by_side(answers: list[Answer], language: Language) -> str:
         header,
         "|" + " --- |" * len(answers),
         "| " + " | ".join(_cell(answer.text or str(answer.error or "")) for answer in answers) + " |",
-        "| " + " | ".join(_cell(metrics_line(answer, language).strip("_")) for answer in answers) + " |",
+        "| " + " | ".join(_cell(_figures(answer, language)) for answer in answers) + " |",
         "| " + " | ".join(_cell(egress_line(answer.egress, language)) for answer in answers) + " |",
     ]
     return f"**{tr(language, 'compare.side_title')}**\n\n" + "\n".join(rows) + _difference(answers, language)
+
+
+def _figures(answer: Answer, language: Language) -> str:
+    """The figures under an answer, without the backend the column is already headed with."""
+    return metrics_line(answer, language).strip("_").split(" · ", 1)[-1]
+
+
+SAME_MOMENT_S = 0.1
+"""First tokens closer together than this came at the same moment, as a reader sees it."""
 
 
 def _difference(answers: list[Answer], language: Language) -> str:
@@ -190,7 +199,7 @@ def _difference(answers: list[Answer], language: Language) -> str:
     (first, second), parts = answers, []
     a, b = first.metrics, second.metrics
     assert a is not None and b is not None
-    if a.ttft_ms is not None and b.ttft_ms is not None:
+    if a.ttft_ms is not None and b.ttft_ms is not None and abs(a.ttft_ms - b.ttft_ms) / 1000 >= SAME_MOMENT_S:
         faster, slower = (first, second) if a.ttft_ms <= b.ttft_ms else (second, first)
         gap = abs(a.ttft_ms - b.ttft_ms) / 1000
         parts.append(
@@ -200,6 +209,6 @@ def _difference(answers: list[Answer], language: Language) -> str:
         ratio = max(a.tokens_per_s, b.tokens_per_s) / min(a.tokens_per_s, b.tokens_per_s)
         quicker = first if a.tokens_per_s >= b.tokens_per_s else second
         parts.append(tr(language, "compare.side_rate", backend=quicker.backend.label, ratio=ratio))
-    costs = [f"${m.cost_usd:.5f}" if m.cost_usd is not None else "?" for m in (a, b)]
+    costs = [f"${m.cost_usd:.5f}" if m.cost_usd is not None else tr(language, "compare.side_no_price") for m in (a, b)]
     parts.append(tr(language, "compare.side_cost", first=costs[0], second=costs[1]))
     return "\n\n_" + "; ".join(parts) + "._"
