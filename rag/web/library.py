@@ -64,14 +64,22 @@ class Library:
     def __init__(self, service: ChatService) -> None:
         self.service = service
 
-    def documents(self, owner: str = "") -> list[Document]:
-        """Every file the index knows that `owner` may see (another user's uploads are not listed), searchable
-        or skipped, by name (blocking: reads the index)."""
+    def _visible(self, owner: str) -> dict[str, FileEntry]:
+        """The manifest's files `owner` may see (another user's uploads are not), from the newest generation."""
         retriever = self.service.retriever
         retriever.refresh()
-        snapshot = retriever.snapshot
-        files = {source: entry for source, entry in snapshot.manifest.files.items() if visible_to(source, owner)}
-        chunks = snapshot.chunks_by_id([i for entry in files.values() for i in entry.chunk_ids])
+        return {
+            source: entry for source, entry in retriever.snapshot.manifest.files.items() if visible_to(source, owner)
+        }
+
+    def documents(self, owner: str = "") -> list[Document]:
+        """Every file the index knows that `owner` may see, searchable or skipped, by name (blocking: reads the
+        index)."""
+        return self._described(self._visible(owner))
+
+    def _described(self, files: dict[str, FileEntry]) -> list[Document]:
+        """These files as the library lists them; their chunks are read for the pages they cover."""
+        chunks = self.service.retriever.snapshot.chunks_by_id([i for entry in files.values() for i in entry.chunk_ids])
         pages: dict[str, set[int]] = {}
         for chunk in chunks.values():
             if chunk.page is not None:
@@ -99,13 +107,12 @@ class Library:
     def searchable(self, owner: str = "") -> list[str]:
         """The names of the documents `owner`'s questions can find, from the manifest alone (no chunk is read:
         this is asked at every chat's start)."""
-        retriever = self.service.retriever
-        retriever.refresh()
-        files = retriever.snapshot.manifest.files.items()
-        return sorted(source for source, entry in files if entry.chunk_ids and visible_to(source, owner))
+        return sorted(source for source, entry in self._visible(owner).items() if entry.chunk_ids)
 
     def find(self, document_id: str, owner: str = "") -> Document | None:
-        return next((d for d in self.documents(owner) if d.id == document_id), None)
+        """One document by its id; only its own chunks are read."""
+        files = {source: entry for source, entry in self._visible(owner).items() if file_id(source) == document_id}
+        return next(iter(self._described(files)), None)
 
     async def remove(self, document: Document) -> IngestReport:
         """Delete the document's file from the data folder and re-index, so it is no longer retrievable."""
