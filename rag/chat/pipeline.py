@@ -246,9 +246,6 @@ class Assistant:
             egress.chunks, egress.files = len(prompt.sources), len({hit.source for hit in prompt.sources})
             egress.turns = prompt.turns_sent
         local_only = backend.is_local and self.involves_local_only(prompt.sources, prompt.history_sent(history))
-        for hit in prompt.sources if backend.is_local else []:
-            if self.privacy.is_private(hit.source):
-                self.local_only.remember(hit.text)  # shown to the reader: a client may quote it back
         answer = Answer("", backend, admitted.shown(prompt.sources), egress=egress, local_only=local_only)
         answer.scope = options.scope
         return answer, prompt
@@ -293,8 +290,18 @@ class Assistant:
         answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
         answer.metrics = await asyncio.to_thread(self._measure, question, prompt, outcome, answer)
         await asyncio.to_thread(self._check, question, answer)
+        await asyncio.to_thread(self._remember_local_only, question, answer)
+
+    def _remember_local_only(self, question: str, answer: Answer) -> None:
+        """What a client may quote back to a cloud model: the local-only passages shown with a local answer, and
+        an answer made from local-only text (file I/O shared with other workers: off the event loop)."""
+        if not answer.backend.is_local:
+            return
+        for hit in answer.sources:
+            if self.privacy.is_private(hit.source):
+                self.local_only.remember(hit.text)
         if answer.local_only and answer.text:
-            await asyncio.to_thread(self.local_only.remember, answer.text, question)
+            self.local_only.remember(answer.text, question)
 
     def _check(self, question: str, answer: Answer) -> None:
         """Check every claim against the sources and show what a reader can trust: citations that exist, no
