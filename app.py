@@ -353,7 +353,8 @@ async def _index_uploads(elements: list) -> None:
     async with cl.Step(name=tr(language, "app.indexing_uploads"), type="tool") as step:
         files = [(Path(e.path), e.name) for e in elements if getattr(e, "path", None)]
         settings = service.settings
-        folder = f"{PERSONAL_UPLOADS}{_owner()}" if _owner() else UPLOAD_FOLDER
+        owner = _owner()
+        folder = f"{PERSONAL_UPLOADS}{owner}" if owner else UPLOAD_FOLDER
         saved = await asyncio.to_thread(save_uploads, files, settings.data_dir, settings.max_file_mb, folder)
         step.input = "\n".join(upload.message.render(language) for upload in saved)
         step.output = upload_summary(saved, await service.reindex_when_unlocked(), language)
