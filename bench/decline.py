@@ -4,7 +4,8 @@ questions they do not, on the real-document set, and what each threshold would d
     python -m bench.decline --index INDEX [--split dev|heldout]
 
 The threshold (`DECLINE_BELOW` in rag/chat/pipeline.py) is chosen on the dev half; the held-out half
-reports it. Nothing is generated: this measures the decision made before any model runs.
+reports it. Nothing is generated: this measures the decision made before any model runs; the last
+line is the app's whole decision (the threshold, and names the question asks about that no document holds).
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant(Retriever(settings, embedder), embedder)
     options = ChatOptions()
     scored: list[tuple[float, bool, str]] = []
+    decided: list[tuple[bool, bool]] = []  # (declined by the app, answerable)
     for answerable, path in ((True, REAL / "questions.jsonl"), (False, REAL / "unanswerable.jsonl")):
         for row in _records(path, args.split):
             retrieval = assistant.retrieve(row["question"], options)
             score = retrieval.evidence_score if retrieval.relevant else 0.0
             scored.append((score, answerable, row.get("lang", "")))
+            decided.append((not retrieval.answerable, answerable))
     answerable_n = sum(1 for _, a, _ in scored if a)
     unanswerable_n = len(scored) - answerable_n
     print(f"{args.split}: {answerable_n} answerable, {unanswerable_n} unanswerable questions")
@@ -50,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         wrong = sum(1 for s, a, _ in scored if a and s < threshold) / max(answerable_n, 1)
         mark = "  <- DECLINE_BELOW" if threshold == DECLINE_BELOW else ""
         print(f"{threshold:9.2f}  {right:16.3f}  {wrong:14.3f}{mark}")
+    right = sum(1 for declined, a in decided if declined and not a) / max(unanswerable_n, 1)
+    wrong = sum(1 for declined, a in decided if declined and a) / max(answerable_n, 1)
+    print(f"{'the app':>9}  {right:16.3f}  {wrong:14.3f}  (DECLINE_BELOW and names no document holds)")
     return 0
 
 

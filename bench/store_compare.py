@@ -58,11 +58,11 @@ class SharedEncoder(Embedder):
         super().__init__(model, settings.embed_device, settings.embed_batch_size, backend, settings.embed_cache_dir)
         self.memory: dict[str, np.ndarray] = {}
 
-    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], query: bool = False, batch_size: int | None = None) -> np.ndarray:
         if query:
-            return super().encode(texts, query=True)
+            return super().encode(texts, query=True, batch_size=batch_size)
         missing = [text for text in dict.fromkeys(texts) if text not in self.memory]
-        self.memory.update(zip(missing, super().encode(missing), strict=True))
+        self.memory.update(zip(missing, super().encode(missing, batch_size=batch_size), strict=True))
         return np.vstack([self.memory[t] for t in texts]) if texts else super().encode(texts)
 
 

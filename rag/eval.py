@@ -9,11 +9,14 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rag.config import Settings, one_line_errors
 from rag.index.records import IndexMissing
 from rag.index.retrieval import MODES, Hit, Retriever
+
+if TYPE_CHECKING:
+    from rag.answers.quality import Summary
 
 _SPACE = re.compile(r"\s+")
 
@@ -130,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="local", help='with --answers: "local", "cloud" or "local,cloud"')
     parser.add_argument("--limit", type=int, help="with --answers: only the first N questions")
     parser.add_argument("--max-tokens", type=int, default=96, help="with --answers: longest answer (default 96)")
+    parser.add_argument("--answers-out", type=Path, help="with --answers: write each answer, judged, to this JSONL")
     args = parser.parse_args(argv)
     with one_line_errors():
         settings = Settings.from_env(index_dir=args.index)
@@ -183,10 +187,21 @@ def answers_main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         _, judged = asyncio.run(measure(service, keys, [c.question for c in cases], 1, options, cases))
         rows = {f"{key}: {service.backend(key, None).describe()}": judged[key].row() for key in keys}
+        if args.answers_out:
+            write_answers(args.answers_out, judged)
     finally:
         service.backends.close()
     print(json.dumps(rows, indent=1, ensure_ascii=False) if args.json else answer_table(rows))
     return 0
+
+
+def write_answers(path: Path, judged: dict[str, Summary]) -> None:
+    """Every answer with its question, key facts and judgement: the scores are read with the answers."""
+    with path.open("w", encoding="utf-8") as out:
+        for key, summary in judged.items():
+            for case, verdict in summary.judged:
+                record = {"backend": key, "question": case.question, "lang": case.lang, "facts": case.facts}
+                out.write(json.dumps({**record, **vars(verdict)}, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ import asyncio
 
 from rag.answers.claims import check_claims, items_in
 from rag.answers.evidence import Evidence
-from rag.answers.repair import repaired, says_nothing
+from rag.answers.repair import repaired, says_nothing, without_lead
 from rag.ask import to_json
 from rag.chat.answer_view import answer_block
 from rag.chat.pipeline import Assistant, ChatOptions, Conversation, distinct
 from rag.chat.routing import POLICIES
+from rag.index.names import names_in
 from rag.index.records import ChunkRecord
 from rag.index.retrieval import Hit
 from rag.llm.backends import Backend
@@ -74,14 +75,29 @@ def test_an_answer_that_says_nothing_gives_way_to_the_evidence() -> None:
 
 
 def test_answering_from_evidence_only_an_answer_that_vouches_for_itself_comes_first() -> None:
-    """Nothing checkable and words of its own: the evidence is the more trustworthy first line. The evidence's
-    own words, or checkable claims that all hold, keep the model's answer."""
+    """Nothing checkable, or a fact the shown quote does not hold: the evidence is the more trustworthy first
+    line, even in the evidence's own words (they read as an answer without being one). A checkable claim that
+    the sources and the quote hold keeps the model's answer, followed by the quote."""
+    quote = "“Open WebUI listens on port 3000 of the host.” [1]"
+    for vague in ("The server is generally available through the usual interface [1].", "It listens on the port [1]."):
+        fixed = repaired(vague, check_claims(vague, [DOCKER]), EVIDENCE, 1, from_evidence=True)
+        assert fixed.text == quote and fixed.replaced == 1
+    kept = "Use host port 3000 [1]."
+    shown = repaired(kept, check_claims(kept, [DOCKER]), EVIDENCE, 1, from_evidence=True).text
+    assert shown == f"{kept}\n\n{quote}", "the answer comes with the sentence it rests on"
     vague = "The server is generally available through the usual interface [1]."
-    fixed = repaired(vague, check_claims(vague, [DOCKER]), EVIDENCE, 1, from_evidence=True)
-    assert fixed.text == "“Open WebUI listens on port 3000 of the host.” [1]" and fixed.replaced == 1
-    for kept in ("Open WebUI listens on the host's port [1].", "Use host port 3000 [1]."):
-        assert repaired(kept, check_claims(kept, [DOCKER]), EVIDENCE, 1, from_evidence=True).text == kept
     assert repaired(vague, check_claims(vague, [DOCKER]), EVIDENCE, 1, from_evidence=False).text == vague
+
+
+def test_the_prompts_lead_is_not_how_an_answer_reads() -> None:
+    assert without_lead("According to [2], the port is 3000.") == "The port is 3000 [2]."
+    assert without_lead("Според [1] (a.md), ученикът може да вземе три книги. Друго.") == (
+        "Ученикът може да вземе три книги [1]. Друго."
+    )
+    assert without_lead("Согласно [1], порт 3000 [2].") == "Порт 3000 [2]."
+    assert without_lead("According to [5] (notes.md)") == "According to [5] (notes.md)", (
+        "nothing after it: says nothing"
+    )
 
 
 def _hit(text: str, source: str = "a.md") -> Hit:
@@ -116,3 +132,32 @@ def test_a_question_the_documents_do_not_answer_is_declined_without_a_model(assi
     sources = payload["sources"]
     assert payload["answer"] == exchange.note_text and isinstance(sources, list) and sources
     assert not any(source["cited"] for source in sources)
+
+
+def test_names_a_question_asks_about_are_found_in_every_language() -> None:
+    names = names_in("How do I enable HTTP/3 (QUIC) in Node.js? I use Python 3.11 and pyproject.toml, says Ivan.")
+    assert [(n.text, n.technical) for n in names] == [
+        ("HTTP/3", True),
+        ("QUIC", True),
+        ("Node.js", True),
+        ("Python", False),
+        ("pyproject.toml", True),
+        ("Ivan", False),
+    ]
+    assert [n.text for n in names_in("Как в aptitude откатить систему, спросил Иван?")] == ["aptitude", "Иван"]
+    assert names_in("Колко книги може да вземе един ученик?") == [], "a capital that starts a sentence is no name"
+
+
+def test_a_question_about_a_name_no_document_holds_is_declined_naming_it(assistant: Assistant) -> None:
+    def no_model(key: str) -> Backend:
+        raise AssertionError("nothing may be generated for a declined question")
+
+    question = "Which port does the lab server use for QUIC?"
+    exchange = asyncio.run(assistant.ask(question, Conversation(), ChatOptions(), POLICIES["local"], no_model))
+    assert exchange.declined and exchange.retrieval.unmentioned == ("QUIC",)
+    assert exchange.note_text.startswith("None of your documents mention QUIC, so I will not guess.")
+    russian = "Какой порт использует лабораторный сервер для QUIC?"
+    exchange = asyncio.run(assistant.ask(russian, Conversation(), ChatOptions(), POLICIES["local"], no_model))
+    assert exchange.note_text.startswith("Ни в одном из ваших документов не упоминается QUIC")
+    asked = assistant.retrieve("Which port does the lab server use?", ChatOptions())
+    assert asked.answerable and asked.unmentioned == ()

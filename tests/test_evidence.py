@@ -64,7 +64,9 @@ def test_the_quote_holds_the_fact_the_question_asks_for(
 
 def test_a_quoted_question_brings_its_answer_and_only_cited_sources_are_quoted(finder: EvidenceFinder) -> None:
     faq = _hit("Can I make and sell Debian CDs? Yes, go ahead: nobody will ask you for a fee.")
-    other = _hit("Can I make and sell Debian CDs myself? Yes: no fee.", source="other.md")  # says nearly the same
+    other = _hit(
+        "Can I make and sell Debian CDs? Yes, go ahead: nobody asks you for a fee.", source="other.md"
+    )  # the same
     quotes = finder.quote("May I make and sell Debian CDs?", [faq, other], [1])
     assert " ".join(q.text for q in quotes) == (
         "Can I make and sell Debian CDs? Yes, go ahead: nobody will ask you for a fee."

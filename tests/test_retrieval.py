@@ -197,3 +197,7 @@ def test_a_users_own_uploads_are_found_for_that_user_only(tmp_path: Path, embedd
     assert found("") == {"shared.md"}
     assert found("bob", ("uploads/users/alice/",)) == set()
     assert found("alic") == {"shared.md"}, "a name that is the start of another's is not theirs"
+    # whether a word is in no document is judged on what the asker may read: never an oracle for another's uploads
+    assert retriever.absent(["October", "Halvorsen", "northern"], owner="alice") == ["October", "Halvorsen"]
+    assert retriever.absent(["October", "Halvorsen", "northern"], owner="bob") == ["Halvorsen"]
+    assert retriever.absent(["October"], scope=("shared.md",), owner="bob") == ["October"]

@@ -116,6 +116,7 @@ class Judged:
     duplicate_sources: int = 0
     missing_fact_unmarked: bool | None = None  # the key fact is not in the answer, and nothing warns the reader
     error: str | None = None
+    shown: str = ""  # the answer as the reader saw it, for reading alongside the scores
 
 
 def judge(case: AnswerCase, answer: Answer, system_prompt: str) -> Judged:
@@ -154,6 +155,7 @@ def judge(case: AnswerCase, answer: Answer, system_prompt: str) -> Judged:
         duplicate_sources=len(texts) - len(set(texts)),
         missing_fact_unmarked=None if recall is None or declined else (recall == 0 and not marked),
         error=str(answer.error) if answer.error else None,
+        shown=text,
     )
 
 

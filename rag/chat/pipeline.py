@@ -13,7 +13,7 @@ from rag.answers.claims import check_claims
 from rag.answers.evidence import WEAK_EVIDENCE, EvidenceFinder, focused
 from rag.answers.grounding import check
 from rag.answers.language import language_of
-from rag.answers.repair import repaired
+from rag.answers.repair import repaired, without_lead
 from rag.chat.followup import search_query
 from rag.chat.options import (
     LATENCY_BUDGET,
@@ -32,6 +32,7 @@ from rag.chat.routing import POLICIES, Policy, fallback_reason
 from rag.config import RetrievalSettings
 from rag.i18n import Text, written_language
 from rag.index.embedding import Embedder
+from rag.index.names import Name, names_in
 from rag.index.retrieval import MODES, Hit, Retriever, mostly_latin
 from rag.llm.backends import Backend
 from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
@@ -66,17 +67,28 @@ class Retrieval:
     milliseconds: float
     query: str = ""  # what was searched: the question, or a follow-up with the previous question's words
     evidence_score: float = 1.0  # how well the best sentence of the passages answers the question
+    unmentioned: tuple[str, ...] = ()  # names the question asks about that no readable document holds
 
     @property
     def answerable(self) -> bool:
-        """Worth asking a model: relevant passages, and a sentence in them that answers the question."""
-        return self.relevant and self.evidence_score >= DECLINE_BELOW
+        """Worth asking a model: relevant passages, a sentence in them that answers the question, and
+        every name the question asks about in the documents."""
+        return self.relevant and self.evidence_score >= DECLINE_BELOW and not self.unmentioned
 
 
-DECLINE_BELOW = 0.2
+DECLINE_BELOW = 0.3
 """Below this best-sentence score the documents are taken not to answer the question, and nothing is
 generated. Chosen on the dev half of eval/real (`python -m bench.decline`): it declines few of the questions
-the documents do not answer (0.11), but almost never one they do (0.025); a wrong decline hides an answer."""
+the documents do not answer, but almost never one they do (4 of 121); a wrong decline hides an answer."""
+
+
+def unmentioned(names: list[Name], absent: list[str], evidence_score: float) -> tuple[str, ...]:
+    """The names that decline a question: a technical one (a version, file, acronym: written alike in every
+    language) no document holds; any other name only when the passages barely match, since a document may
+    spell it in its own language (Tarnovo, Търново)."""
+    return tuple(
+        name.text for name in names if name.text in absent and (name.technical or evidence_score < WEAK_EVIDENCE)
+    )
 
 
 def distinct(hits: list[Hit]) -> list[Hit]:
@@ -164,8 +176,10 @@ def declined(retrieval: Retrieval) -> Text:
     """Nothing in the documents answers: say so, with the closest files, and generate nothing."""
     if not retrieval.hits:
         return NO_CONTEXT_ANSWER
-    closest = list(dict.fromkeys(hit.source for hit in retrieval.hits))[:CLOSEST_NAMED]
-    return Text.of("answer.declined", closest=", ".join(closest))
+    closest = ", ".join(list(dict.fromkeys(hit.source for hit in retrieval.hits))[:CLOSEST_NAMED])
+    if retrieval.unmentioned:
+        return Text.of("answer.declined_unmentioned", names=", ".join(retrieval.unmentioned), closest=closest)
+    return Text.of("answer.declined", closest=closest)
 
 
 def in_language_of(question: str, message: Text) -> str:
@@ -204,8 +218,11 @@ class Assistant:
         floor = encoder.relevance_floor if configured is None else configured
         relevant = is_relevant(query, hits, floor, encoder.multilingual)
         best = self.evidence.candidates(query, hits)[:1] if relevant else []
+        score = best[0].score if best else 0.0
+        names = names_in(question)
+        absent = self.retriever.absent([name.text for name in names], options.scope, options.owner) if names else []
         milliseconds = (time.perf_counter() - started) * 1000
-        return Retrieval(hits, relevant, milliseconds, query, best[0].score if best else 0.0)
+        return Retrieval(hits, relevant, milliseconds, query, score, unmentioned(names, absent, score))
 
     def _count_tokens(self, text: str) -> int:
         return self.embedder.count_many([text])[0]
@@ -307,9 +324,11 @@ class Assistant:
         """Check every claim against the sources and show what a reader can trust: citations that exist, no
         unsupported fact unmarked (or, answering from evidence, replaced by the evidence), the evidence quoted."""
         passages = [hit.text for hit in answer.sources]
-        answer.evidence = self.evidence.quote(question, answer.sources, answer.cited)
+        from_evidence = answer.backend.answer_from == "evidence"
+        # a small model's citation is a guess among the evidence it was given: the question chooses the quote
+        answer.evidence = self.evidence.quote(question, answer.sources, [] if from_evidence else answer.cited)
         if answer.text:
-            from_evidence = answer.backend.answer_from == "evidence"
+            answer.text = without_lead(answer.text)
             first = check_claims(answer.text, passages, question)
             answer.repair = repaired(answer.text, first, answer.evidence, len(passages), from_evidence)
             answer.text = answer.repair.text

@@ -65,9 +65,12 @@ def passage_body(hit: Hit, language: Language, quoted: list[Evidence] | None = N
 
 
 def evidence_block(answer: Answer, language: Language) -> str:
-    """Under the answer: the sentences in the sources that best answer the question, with where they are."""
+    """Under the answer: the sentences in the sources that best answer the question, with where they are
+    (those the answer already quotes are not repeated)."""
     lines = []
     for quote in answer.evidence:
+        if quote.text in answer.text:  # already quoted in the answer itself
+            continue
         hit = answer.sources[quote.number - 1]
         lines.append(f"> “{quote.text}” {citation_name(quote.number)} {shown_label(hit, language)}")
     return f"\n\n**{tr(language, 'answer.evidence')}**\n" + "\n>\n".join(lines) if lines else ""

@@ -177,6 +177,13 @@ class Bm25Index:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
 
+    def unknown(self, words: list[str]) -> list[str]:
+        """The words with a search term that no chunk holds."""
+        if self._retriever is None:
+            return list(words)
+        vocabulary = self._retriever.vocab_dict
+        return [word for word in words if any(term not in vocabulary for term in tokenize(word))]
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "ids.npy", self.ids)

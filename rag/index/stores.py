@@ -44,6 +44,10 @@ class IndexReader(Protocol):
 
     def keyword_search(self, question: str, depth: int) -> list[tuple[int, float]]: ...
 
+    def unknown_words(self, words: list[str]) -> list[str]:
+        """The words no chunk holds."""
+        ...
+
     def chunks_by_id(self, ids: Collection[int]) -> dict[int, ChunkRecord]: ...
 
     def all_chunks(self) -> Iterator[ChunkRecord]:

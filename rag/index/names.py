@@ -1,0 +1,43 @@
+"""The names a question asks about: the words that, if no document holds them, no document can answer it.
+
+A question about "QUIC", "pyproject.toml" or "Tetris" cannot be answered by documents that never
+use the word, however close their topic sounds; a small model would still write an answer from
+them. Names are what a reader would recognise as one: words with digits and letters, or with
+inner dots, slashes or pluses (versions, files, packages), words in capitals, capitalised words
+inside a sentence, and Latin words in a Cyrillic question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TERM = re.compile(r"[^\W_](?:[\w'’+#-]|[./](?=\w))*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[«“\"(\[]\s*)$")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN_START = re.compile(r"[A-Za-z]")
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
+_INNER_MARK = re.compile(r"\w[./_+#]\w")
+
+
+@dataclass(frozen=True)
+class Name:
+    text: str
+    technical: bool  # a version, file, package or acronym: written the same in every language
+
+
+def names_in(question: str) -> list[Name]:
+    """The names in a question, in order, each once."""
+    cyrillic = bool(_CYRILLIC.search(question))
+    found: dict[str, Name] = {}
+    for match in _TERM.finditer(question):
+        word = match.group()
+        if len(word) < 2 or not _LETTER.search(word):  # "I", a variable, a number
+            continue
+        technical = bool(_DIGIT.search(word)) or bool(_INNER_MARK.search(word)) or (word.isupper() and len(word) >= 2)
+        capitalised = word[0].isupper() and not _SENTENCE_START.search(question[: match.start()])
+        latin_among_cyrillic = cyrillic and bool(_LATIN_START.match(word))
+        if technical or capitalised or latin_among_cyrillic:
+            found.setdefault(word.casefold(), Name(word, technical))
+    return list(found.values())
