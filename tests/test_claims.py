@@ -95,6 +95,7 @@ def test_the_prompts_lead_is_not_how_an_answer_reads() -> None:
         "Ученикът може да вземе три книги [1]. Друго."
     )
     assert without_lead("Согласно [1], порт 3000 [2].") == "Порт 3000 [2]."
+    assert without_lead("Според [1] и [3], партидата е от SA.") == "Партидата е от SA [1] [3]."
     assert without_lead("According to [5] (notes.md)") == "According to [5] (notes.md)", (
         "nothing after it: says nothing"
     )

@@ -56,7 +56,8 @@ def vouched(report: ClaimReport, evidence: list[Evidence]) -> bool:
 
 
 _LEAD = re.compile(
-    r"\s*(?:according to|согласно|според)\s*((?:\[\d+\][\s,]*)+)(?:\([^()]*\)\s*)?[,:]?\s*", re.IGNORECASE
+    r"\s*(?:according to|согласно|според)\s*((?:\[\d+\](?:\s*,\s*|\s+(?:and|и)\s+)?)+)\s*(?:\([^()]*\)\s*)?[,:]?\s*",
+    re.IGNORECASE,
 )
 
 
@@ -65,7 +66,7 @@ def without_lead(text: str) -> str:
     model is started, not how an answer should read; its citation moves to the end of the first sentence."""
     lead = _LEAD.match(text)
     rest = text[lead.end() :] if lead else ""
-    if lead is None or not rest.strip() or re.match(r"(?:and|и)\s*\[", rest, re.IGNORECASE):
+    if lead is None or not rest.strip():
         return text
     rest = rest[0].upper() + rest[1:]
     first = split_sentences(rest)[0]
