@@ -40,7 +40,7 @@ def _ask(assistant: Assistant, backend: Backend, question: str = QUESTION, **kw:
 def test_local_model_answers_with_numbered_sources(assistant: Assistant, local_llm) -> None:
     answer = _ask(assistant, _local(local_llm))
     assert answer.error is None and not answer.cut
-    assert answer.text.startswith(COMPLETION_LEAD) and len(answer.text) > len(COMPLETION_LEAD) + 5
+    assert len(answer.text) > 5 and not answer.text.startswith(COMPLETION_LEAD), "the prompt's lead is not shown"
     assert answer.sources[0].source == "lab-setup.md" and "11434" in answer.sources[0].text
     assert all(1 <= n <= len(answer.sources) for n in answer.cited)
     assert answer.first_token_ms is not None and answer.first_token_ms < answer.total_ms
@@ -121,7 +121,10 @@ def test_prompt_fits_the_context_by_dropping_old_turns_then_whole_sources(
     count = lambda text: embedder.count_many([text])[0]  # noqa: E731
     roomy = build_prompt("chat", "When are plants watered?", hits, history, "sys", count, 100_000)
     assert roomy.dropped_turns == 0 and len(roomy.messages) == 2 + 2 * len(history)
-    tight = build_prompt("chat", "When are plants watered?", hits, history, "sys", count, 1200)
+    bare = build_prompt("chat", "When are plants watered?", hits, [], "sys", count, 100_000)
+    needed = count("sys") + count(bare.messages[-1]["content"])
+    turn = count(history[0].question) + count(history[0].answer)
+    tight = build_prompt("chat", "When are plants watered?", hits, history, "sys", count, needed + 2 * turn + turn // 2)
     assert 0 < tight.dropped_turns < len(history) and tight.dropped_sources == 0
     assert all(hit.text in tight.messages[-1]["content"] for hit in hits), "sources are never cut"
     tiny = build_prompt("chat", "When are plants watered?", hits, history, "sys", count, 150)
@@ -135,7 +138,7 @@ def test_ask_cli_json_with_the_local_server(sample_index: Path, local_llm) -> No
     payload = json.loads(result.stdout)
     assert set(payload) >= {"answer", "sources", "backend", "model"}
     assert payload["backend"] == "local" and payload["model"] == "gemma"
-    assert payload["answer"].startswith("According to [")
+    assert len(payload["answer"]) > 5 and not payload["answer"].startswith("According to [")
     assert payload["sources"][0]["source"] == "lab-setup.md"
     assert any("11434" in quote["text"] and quote["source"] == "lab-setup.md" for quote in payload["evidence"])
     assert set(payload["grounding"]) == {"unsupported", "missing_sources", "weak_evidence"}

@@ -147,6 +147,7 @@ def test_names_a_question_asks_about_are_found_in_every_language() -> None:
     ]
     assert [n.text for n in names_in("Как в aptitude откатить систему, спросил Иван?")] == ["aptitude", "Иван"]
     assert names_in("Колко книги може да вземе един ученик?") == [], "a capital that starts a sentence is no name"
+    assert names_in("Does a 7B model fit?") == [], "a size, not a name: a document may say 7 billion"
 
 
 def test_a_question_about_a_name_no_document_holds_is_declined_naming_it(assistant: Assistant) -> None:
@@ -162,3 +163,16 @@ def test_a_question_about_a_name_no_document_holds_is_declined_naming_it(assista
     assert exchange.note_text.startswith("Ни в одном из ваших документов не упоминается QUIC")
     asked = assistant.retrieve("Which port does the lab server use?", ChatOptions())
     assert asked.answerable and asked.unmentioned == ()
+
+
+def test_a_name_written_otherwise_in_the_documents_and_a_question_across_languages_are_answered(
+    assistant: Assistant,
+) -> None:
+    """The handbook says "7 billion parameters", not "7B"; the greenhouse page is English, the question Russian.
+    Both were declined once: a wrong decline hides an answer the documents hold."""
+    for question in (
+        "How much memory does a 7B model need with 4-bit quantization?",
+        "Когда поливают растения в теплице?",
+    ):
+        retrieval = assistant.retrieve(question, ChatOptions())
+        assert retrieval.answerable, (question, retrieval.evidence_score, retrieval.unmentioned)

@@ -3,7 +3,7 @@
 A question about "QUIC", "pyproject.toml" or "Tetris" cannot be answered by documents that never
 use the word, however close their topic sounds; a small model would still write an answer from
 them. Names are what a reader would recognise as one: words with digits and letters, or with
-inner dots, slashes or pluses (versions, files, packages), words in capitals, capitalised words
+inner dots, slashes or pluses (files, packages, paths), words in capitals, capitalised words
 inside a sentence, and Latin words in a Cyrillic question.
 """
 
@@ -24,7 +24,8 @@ _INNER_MARK = re.compile(r"\w[./_+#]\w")
 @dataclass(frozen=True)
 class Name:
     text: str
-    technical: bool  # a version, file, package or acronym: written the same in every language
+    technical: bool  # a file, package, path or acronym: written the same in every language and document
+    # ("7B" is not: a document may say "7 billion")
 
 
 def names_in(question: str) -> list[Name]:
@@ -35,7 +36,7 @@ def names_in(question: str) -> list[Name]:
         word = match.group()
         if len(word) < 2 or not _LETTER.search(word):  # "I", a variable, a number
             continue
-        technical = bool(_DIGIT.search(word)) or bool(_INNER_MARK.search(word)) or (word.isupper() and len(word) >= 2)
+        technical = bool(_INNER_MARK.search(word)) or (word.isupper() and not _DIGIT.search(word))
         capitalised = word[0].isupper() and not _SENTENCE_START.search(question[: match.start()])
         latin_among_cyrillic = cyrillic and bool(_LATIN_START.match(word))
         if technical or capitalised or latin_among_cyrillic:
