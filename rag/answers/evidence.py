@@ -19,7 +19,7 @@ import numpy as np
 from rag.answers.sentences import Sentence, split_sentences
 from rag.index.bm25 import tokenize
 from rag.index.embedding import Embedder
-from rag.index.retrieval import Hit, mostly_latin
+from rag.index.retrieval import Hit, latin_share, mostly_latin
 
 MIN_WORDS = 4
 """Shorter pieces are headings or table cells: they match keywords without saying anything."""
@@ -137,7 +137,7 @@ class EvidenceFinder:
         for rank, i in enumerate(shortlist):
             number, sentence, around = listed[i]
             dense = SENTENCE_DENSE * float(similarity[rank]) + CONTEXT_DENSE * float(similarity[len(shortlist) + rank])
-            if mostly_latin(around) != asked_latin:  # no keyword can match across scripts: the encoder decides
+            if _foreign(around, asked_latin):  # no keyword can match across scripts: the encoder decides
                 dense /= dense_share
             value = dense + keyword_share * overlap[i] - LATER_SOURCE * (number - 1)
             scored.append(Candidate(number, sentence, max(0.0, value) * (QUESTION_PENALTY if _asks(sentence) else 1.0)))
@@ -177,6 +177,17 @@ class EvidenceFinder:
                 quoted = replace(quoted, text=hit.text[candidate.sentence.start : following.end], end=following.end)
             chosen.append(quoted)
         return chosen
+
+
+FOREIGN_SHARE = 0.2
+"""A text is in another script than the question when at most this share of its letters is in the question's
+script. Russian and Bulgarian manuals name programs and commands in Latin letters ("Java Development Kits"):
+such mixed text holds the question's keywords and is scored with them."""
+
+
+def _foreign(text: str, asked_latin: bool) -> bool:
+    share = latin_share(text)
+    return share <= FOREIGN_SHARE if asked_latin else share >= 1 - FOREIGN_SHARE
 
 
 def _says_something(sentence: Sentence) -> bool:

@@ -82,10 +82,15 @@ def fuse_scores(legs: list[tuple[list[tuple[int, float]], float]]) -> list[tuple
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
+def latin_share(text: str) -> float:
+    """The share of a text's letters that are Latin (1.0 for a text without letters)."""
+    letters = _LETTER.findall(text)
+    return sum(1 for c in letters if _LATIN.match(c)) / len(letters) if letters else 1.0
+
+
 def mostly_latin(text: str) -> bool:
     """Whether a question is written mostly in Latin letters (the bundled encoder reads only English)."""
-    letters = _LETTER.findall(text)
-    return not letters or sum(1 for c in letters if _LATIN.match(c)) / len(letters) >= 0.5
+    return latin_share(text) >= 0.5
 
 
 def window(chunks: Mapping[int, ChunkRecord], chunk: ChunkRecord, around: int) -> str:
