@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from rag.answers.evidence import EvidenceFinder, focused
+from rag.answers.evidence import EvidenceFinder, focused, in_other_script
 from rag.answers.grounding import check
 from rag.answers.sentences import split_sentences
 from rag.chat.answer_view import answer_block
@@ -163,3 +163,17 @@ def test_a_quoted_image_or_markup_from_a_hostile_document_stays_text(finder: Evi
     body = passage_body(hostile, "en", answer.evidence)
     assert "![" not in block and "![" not in body and "&#33;[x]" in block
     assert "for \\*\\*everyone\\*." in body, "asterisks inside the quote cannot close the highlight early"
+
+
+def test_an_answer_in_another_script_is_found_by_the_encoder(finder: EvidenceFinder) -> None:
+    """No keyword of a Russian question can match an English page: its sentences are scored by the encoder alone,
+    so the watering times win over a Russian sentence that only shares the word for greenhouse. Russian text that
+    names programs in Latin letters is still Russian: it is scored with the question's keywords."""
+    english = _hit("Plants are watered by drip irrigation twice a day, at 6:00 and at 18:00.", source="greenhouse.md")
+    russian = _hit("Теплица школы открыта для посетителей по субботам с десяти утра.", source="теплица.md")
+    quotes = finder.quote("Когда поливают растения в теплице?", [russian, english], [])
+    assert quotes[0].source == "greenhouse.md", [q.text for q in quotes]
+    assert not in_other_script("В Debian доступны пакеты Java Development Kits и Java Runtime Environments.", False)
+    assert in_other_script("Plants are watered twice a day.", False) and not in_other_script(
+        "Plants are watered.", True
+    )

@@ -127,7 +127,7 @@ class EvidenceFinder:
         listed = list(pieces.values())
         overlap = keyword_overlap(question, [around for _, _, around in listed])
         asked_latin = mostly_latin(question)
-        foreign = [_foreign(around, asked_latin) for _, _, around in listed]
+        foreign = [in_other_script(around, asked_latin) for _, _, around in listed]
         # keywords shortlist the question's own script; across scripts they cannot, so the best passages' first
         # sentences are encoded instead
         own = sorted((i for i in range(len(listed)) if not foreign[i]), key=lambda i: -overlap[i])
@@ -192,7 +192,8 @@ script. Russian and Bulgarian manuals name programs and commands in Latin letter
 such mixed text holds the question's keywords and is scored with them."""
 
 
-def _foreign(text: str, asked_latin: bool) -> bool:
+def in_other_script(text: str, asked_latin: bool) -> bool:
+    """Whether next to none of a text's letters are in the question's script (Latin or not)."""
     share = latin_share(text)
     return share <= FOREIGN_SHARE if asked_latin else share >= 1 - FOREIGN_SHARE
 

@@ -83,8 +83,8 @@ the documents do not answer, but almost never one they do (4 of 121); a wrong de
 
 
 def unmentioned(names: list[Name], absent: list[str], evidence_score: float) -> tuple[str, ...]:
-    """The names that decline a question: a technical one (a version, file, acronym: written alike in every
-    language) no document holds; any other name only when the passages barely match, since a document may
+    """The names that decline a question: a technical one (a file, package, path or acronym: written alike in
+    every language) no document holds; any other name only when the passages barely match, since a document may
     spell it in its own language (Tarnovo, Търново)."""
     return tuple(
         name.text for name in names if name.text in absent and (name.technical or evidence_score < WEAK_EVIDENCE)

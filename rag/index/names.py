@@ -2,9 +2,9 @@
 
 A question about "QUIC", "pyproject.toml" or "Tetris" cannot be answered by documents that never
 use the word, however close their topic sounds; a small model would still write an answer from
-them. Names are what a reader would recognise as one: words with digits and letters, or with
-inner dots, slashes or pluses (files, packages, paths), words in capitals, capitalised words
-inside a sentence, and Latin words in a Cyrillic question.
+them. Names are what a reader would recognise as one: words with inner dots, slashes or pluses
+(files, packages, paths), words in capitals, capitalised words inside a sentence, and Latin words in
+a Cyrillic question. Sizes and versions ("7B", "3.11") are not: a document may write them otherwise.
 """
 
 from __future__ import annotations
