@@ -10,16 +10,11 @@ line is the app's whole decision (the threshold, and names the question asks abo
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from rag.chat.pipeline import DECLINE_BELOW, Assistant, ChatOptions
-from rag.config import Settings
-from rag.index.embedding import Embedder
-from rag.index.retrieval import Retriever
-
-REAL = Path(__file__).resolve().parents[1] / "eval" / "real"
+from bench.real_set import REAL, assistant_over, split_arguments
+from rag.chat.pipeline import DECLINE_BELOW, ChatOptions
 
 
 def _records(path: Path, split: str) -> list[dict]:
@@ -28,13 +23,8 @@ def _records(path: Path, split: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.decline", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--index", type=Path, required=True, help="an index of eval/real/corpus")
-    parser.add_argument("--split", default="dev", choices=("dev", "heldout"))
-    args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index)
-    embedder = Embedder.from_settings(settings)
-    assistant = Assistant(Retriever(settings, embedder), embedder)
+    args = split_arguments("python -m bench.decline", __doc__.split("\n\n")[0], argv)
+    assistant = assistant_over(args.index)
     options = ChatOptions()
     scored: list[tuple[float, bool, str]] = []
     decided: list[tuple[bool, bool]] = []  # (declined by the app, answerable)

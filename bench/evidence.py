@@ -8,18 +8,12 @@ reports them. Nothing is generated: this measures the sentence chosen before any
 
 from __future__ import annotations
 
-import argparse
 from collections import defaultdict
-from pathlib import Path
 
+from bench.real_set import REAL, assistant_over, split_arguments
 from rag.answers.quality import load_cases, normalized
 from rag.answers.repair import quoted
-from rag.chat.pipeline import Assistant, ChatOptions
-from rag.config import Settings
-from rag.index.embedding import Embedder
-from rag.index.retrieval import Retriever
-
-REAL = Path(__file__).resolve().parents[1] / "eval" / "real"
+from rag.chat.pipeline import ChatOptions
 
 
 def _holds(facts: tuple[str, ...], text: str) -> bool:
@@ -27,13 +21,8 @@ def _holds(facts: tuple[str, ...], text: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.evidence", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--index", type=Path, required=True, help="an index of eval/real/corpus")
-    parser.add_argument("--split", default="dev", choices=("dev", "heldout"))
-    args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index)
-    embedder = Embedder.from_settings(settings)
-    assistant = Assistant(Retriever(settings, embedder), embedder)
+    args = split_arguments("python -m bench.evidence", __doc__.split("\n\n")[0], argv)
+    assistant = assistant_over(args.index)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # questions, fact in passages, fact quoted
     for case in load_cases(REAL / "questions.jsonl", args.split):
         hits = assistant.retrieve(case.question, ChatOptions()).hits
