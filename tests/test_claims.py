@@ -148,6 +148,8 @@ def test_names_a_question_asks_about_are_found_in_every_language() -> None:
     assert [n.text for n in names_in("Как в aptitude откатить систему, спросил Иван?")] == ["aptitude", "Иван"]
     assert names_in("Колко книги може да вземе един ученик?") == [], "a capital that starts a sentence is no name"
     assert names_in("Does a 7B model fit?") == [], "a size, not a name: a document may say 7 billion"
+    task = "### Task: Suggest 3-5 follow-up questions. Output JSON: {follow_ups: []}. " + "USER: When? " * 20
+    assert names_in(task) == [], "a client's task prompt is not a question about names"
 
 
 def test_a_question_about_a_name_no_document_holds_is_declined_naming_it(assistant: Assistant) -> None:

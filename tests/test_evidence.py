@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from rag.answers.answer import Answer
 from rag.answers.evidence import EvidenceFinder, focused, in_other_script
 from rag.answers.grounding import check
 from rag.answers.sentences import split_sentences
@@ -177,3 +178,10 @@ def test_an_answer_in_another_script_is_found_by_the_encoder(finder: EvidenceFin
     assert in_other_script("Plants are watered twice a day.", False) and not in_other_script(
         "Plants are watered.", True
     )
+
+
+def test_an_unclosed_code_block_in_an_answer_does_not_swallow_the_notes(sample_retriever: Retriever) -> None:
+    hits = sample_retriever.search("Which port does Ollama listen on?", k=2)
+    answer = Answer("```python\nimport os", Backend("local", "Local", "http://127.0.0.1:9", "m"), hits)
+    block = answer_block(answer, {}, "en")
+    assert block.startswith("```python\nimport os\n```\n") and block.count("```") == 2

@@ -68,6 +68,20 @@ def _access(deployment: Deployment) -> list[dict[str, str]]:
     return [match.groupdict() for line in lines if (match := ACCESS_LINE.search(line))]
 
 
+def _websockets_logged(deployment: Deployment, cookies: list[str | None], wait: float = 10) -> list[dict[str, str]]:
+    """The access log once it holds an upgraded websocket for each session: nginx writes one when the connection
+    closes, a moment after the client has closed it."""
+    deadline = time.monotonic() + wait
+    while True:
+        rows = _access(deployment)
+        upgraded = {
+            row["sticky"] for row in rows if row["request"].startswith("GET /ws/socket.io/") and row["status"] == "101"
+        }
+        if set(cookies) <= upgraded or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
 def _worker_of(deployment: Deployment, client: ChatClient) -> Worker:
     """The worker nginx sent this client's requests to, from its access log."""
     upstreams = {row["upstream"] for row in _access(deployment) if row["sticky"] == client.cookie("rag_worker")}
@@ -108,7 +122,7 @@ def test_each_session_stays_on_one_worker_and_both_workers_answer(deployment: De
 
     placed, exchanges = asyncio.run(chat())
     assert all(_answered(exchange) for exchange in exchanges), [e.error or e.text[:200] for e in exchanges]
-    rows = _access(deployment)
+    rows = _websockets_logged(deployment, [c.cookie("rag_worker") for group in placed.values() for c in group])
     for port, clients in placed.items():
         for client in clients:
             mine = [row for row in rows if row["sticky"] == client.cookie("rag_worker")]

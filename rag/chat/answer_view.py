@@ -14,6 +14,7 @@ from rag.chat.presentation import (
     egress_line,
     error_block,
     evidence_block,
+    fences_closed,
     grounding_notes,
     inert,
     metrics_line,
@@ -38,7 +39,7 @@ def answer_block(answer: Answer, pdf_names: dict[int, str], language: Language) 
     """The finished answer as the chat shows it: its text with unsupported sentences marked, then the notes."""
     refused = answer.egress is not None and answer.egress.refused
     text = answer.text if refused else answer.grounding.marked(answer.text, UNSUPPORTED_MARK)
-    return inert(text) + answer_notes(answer, pdf_names, language)
+    return inert(fences_closed(text)) + answer_notes(answer, pdf_names, language)
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

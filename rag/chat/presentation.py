@@ -24,6 +24,16 @@ def inert(markdown: str) -> str:
     return _IMAGE.sub("&#33;", markdown)
 
 
+_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)", re.MULTILINE)
+
+
+def fences_closed(markdown: str) -> str:
+    """A model's answer with its last code block closed: an unclosed fence would turn everything after it, the
+    notes, sources and figures under the answer included, into code."""
+    fences = _FENCE.findall(markdown)
+    return f"{markdown}\n{fences[-1]}" if len(fences) % 2 else markdown
+
+
 def citation_name(number: int) -> str:
     """The element name the UI links: the answer's own citation marker."""
     return f"[{number}]"

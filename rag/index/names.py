@@ -28,8 +28,15 @@ class Name:
     # ("7B" is not: a document may say "7 billion")
 
 
+QUESTION_WORDS = 40
+"""A longer message is not a question about names (a pasted text, a client's task prompt with its "JSON" and
+"USER"): it has none."""
+
+
 def names_in(question: str) -> list[Name]:
     """The names in a question, in order, each once."""
+    if len(question.split()) > QUESTION_WORDS:
+        return []
     cyrillic = bool(_CYRILLIC.search(question))
     found: dict[str, Name] = {}
     for match in _TERM.finditer(question):
