@@ -82,6 +82,8 @@ def test_answering_from_evidence_only_an_answer_that_vouches_for_itself_comes_fi
     for vague in ("The server is generally available through the usual interface [1].", "It listens on the port [1]."):
         fixed = repaired(vague, check_claims(vague, [DOCKER]), EVIDENCE, 1, from_evidence=True)
         assert fixed.text == quote and fixed.replaced == 1
+    mixed = "Use host port 3000 or 8080 [1]."  # 8080 is in the passage, not in the quote shown
+    assert repaired(mixed, check_claims(mixed, [DOCKER]), EVIDENCE, 1, from_evidence=True).text == quote
     kept = "Use host port 3000 [1]."
     shown = repaired(kept, check_claims(kept, [DOCKER]), EVIDENCE, 1, from_evidence=True).text
     assert shown == f"{kept}\n\n{quote}", "the answer comes with the sentence it rests on"

@@ -185,3 +185,12 @@ def test_an_unclosed_code_block_in_an_answer_does_not_swallow_the_notes(sample_r
     answer = Answer("```python\nimport os", Backend("local", "Local", "http://127.0.0.1:9", "m"), hits)
     block = answer_block(answer, {}, "en")
     assert block.startswith("```python\nimport os\n```\n") and block.count("```") == 2
+
+
+def test_a_sentence_citing_a_passage_in_another_script_is_not_judged_by_its_words() -> None:
+    english = "Plants are watered by drip irrigation twice a day, at 6:00 and at 18:00."
+    russian = "В теплице поливают растения в 6:00 и 18:00, по 15 минут каждый раз [1]."
+    assert check(russian, [english]).unsupported == [], "no keyword can match across scripts"
+    invented = "Пингвины управляют теплицей зимой и летом [1]."
+    assert len(check(invented, ["Полив дважды в день.", english]).unsupported) == 1, "a passage in its script"
+    assert len(check(invented.replace(" [1]", ""), [english]).unsupported) == 1, "uncited: judged as before"

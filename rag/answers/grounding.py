@@ -1,7 +1,8 @@
 """Grounding marks: answer sentences no source supports, and citations of sources that do not exist.
 
 A sentence is supported when one passage holds at least half of its keywords (BM25's stemmed
-tokens, stop words and citation markers left out). This is lexical on purpose: it is cheap, works
+tokens, stop words and citation markers left out); a sentence citing only passages in another script
+is not judged by words. This is lexical on purpose: it is cheap, works
 in every language the keyword index reads, and flags what a reader should check, not what is false.
 """
 
@@ -13,11 +14,13 @@ from dataclasses import dataclass, field
 from rag.answers.citations import missing_sources
 from rag.answers.sentences import Sentence, split_sentences
 from rag.index.bm25 import tokenize
+from rag.index.retrieval import mostly_latin
 
 SUPPORT_SHARE = 0.5
 MIN_KEYWORDS = 3
 """Sentences with fewer keywords ("I don't know.", "See [2].") are not judged."""
 _MARKERS = re.compile(r"\[\d+\]")
+_MARKERS_NUMBER = re.compile(r"\[(\d+)\]")
 
 
 @dataclass
@@ -44,12 +47,20 @@ class Grounding:
 
 def check(answer: str, passages: list[str]) -> Grounding:
     known = [set(tokenize(passage)) for passage in passages]
+    latin = [mostly_latin(passage) for passage in passages]
     unsupported = []
     for sentence in split_sentences(answer):
         terms = set(tokenize(_MARKERS.sub(" ", sentence.text)))
-        if len(terms) < MIN_KEYWORDS:
+        if len(terms) < MIN_KEYWORDS or _cites_another_script(sentence.text, latin):
             continue
         support = max((len(terms & passage) / len(terms) for passage in known), default=0.0)
         if support < SUPPORT_SHARE:
             unsupported.append(sentence)
     return Grounding(unsupported, missing_sources(answer, len(passages)))
+
+
+def _cites_another_script(sentence: str, latin: list[bool]) -> bool:
+    """A Russian sentence citing an English passage shares no keyword with it: words cannot judge it (its
+    numbers, names and commands are still checked item by item)."""
+    cited = [int(n) - 1 for n in _MARKERS_NUMBER.findall(sentence) if 0 < int(n) <= len(latin)]
+    return bool(cited) and all(latin[i] != mostly_latin(sentence) for i in cited)

@@ -42,17 +42,18 @@ def says_nothing(text: str) -> bool:
 
 def vouched(report: ClaimReport, evidence: list[Evidence]) -> bool:
     """Whether a small model's answer can be shown before the evidence: it states something checkable (a
-    number, name, command, file...) that the sources hold, and the quote shown with it says so too.
+    number, name, command, file...), and the quote shown with it holds every such item.
 
     Read on the dev half of eval/real: a small model's sentence in the evidence's own words, but without
     its fact ("the station is installed on an open site", asked how high), or with a fact from the wrong
-    sentence, reads as an answer and is not one; the quote under it then contradicts the first line.
+    sentence, reads as an answer and is not one; the quote under it then contradicts the first line. Every
+    item, not one: "4.8 GB ... 20 billion parameters" from a quote of 4.8 bits per weight and 4.4 GB held one.
     """
     items = [item for check in report.sentences for item in check.items]
     if not items or report.failed:
         return False
     shown = PassageIndex(quoted(evidence))
-    return any(shown.holds(item) for item in items)
+    return all(shown.holds(item) for item in items)
 
 
 _LEAD = re.compile(
