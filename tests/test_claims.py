@@ -41,6 +41,13 @@ def test_urls_files_commands_and_names_are_items() -> None:
     assert kinds == {"code": "apt update", "file": "/etc/apt", "url": "https://x.example/a", "name": "Ian"}
 
 
+def test_a_number_with_another_unit_is_another_number() -> None:
+    handbook = "The Q4_K_M format keeps about 4.8 bits per weight, so a 7 billion model needs roughly 4.4 GB."
+    report = check_claims("The model needs 4.8 GB of memory [1].", [handbook])
+    assert [item.text for item in report.failed[0].failed] == ["4.8 GB"], "4.8 bits are not 4.8 GB"
+    assert not check_claims("It needs 4.4 GB and keeps 4.8 bits per weight [1].", [handbook]).failed
+
+
 def test_a_right_claim_citing_the_wrong_passage_cites_the_right_one() -> None:
     report = check_claims("Office hours are on Tuesday [1].", [DOCKER, PRICES])
     assert not report.failed and report.sentences[0].supported_by == 2

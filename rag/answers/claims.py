@@ -112,6 +112,14 @@ _UNIT_WORDS = frozenset(
         "cpu",
         "tokens",
         "token",
+        "bit",
+        "bits",
+        "byte",
+        "bytes",
+        "бит",
+        "бита",
+        "байт",
+        "байта",
     ]
 )
 _NAME_STOP = frozenset(
