@@ -194,3 +194,9 @@ def test_a_sentence_citing_a_passage_in_another_script_is_not_judged_by_its_word
     invented = "Пингвины управляют теплицей зимой и летом [1]."
     assert len(check(invented, ["Полив дважды в день.", english]).unsupported) == 1, "a passage in its script"
     assert len(check(invented.replace(" [1]", ""), [english]).unsupported) == 1, "uncited: judged as before"
+
+
+def test_a_section_number_is_not_quoted_as_a_neighbour(finder: EvidenceFinder) -> None:
+    hit = _hit("1. Course overview. Office hours are held on Thursdays from 14:00 to 16:00 in room B204. 2. Grading")
+    quotes = finder.quote("When are office hours held?", [hit], [])
+    assert "Office hours are held on Thursdays" in quotes[0].text and not quotes[0].text.rstrip().endswith("2.")
