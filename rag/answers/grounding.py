@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.answers.citations import missing_sources
+from rag.answers.citations import cited_numbers, missing_sources
 from rag.answers.sentences import Sentence, split_sentences
 from rag.index.bm25 import tokenize
 from rag.index.retrieval import mostly_latin
@@ -20,7 +20,6 @@ SUPPORT_SHARE = 0.5
 MIN_KEYWORDS = 3
 """Sentences with fewer keywords ("I don't know.", "See [2].") are not judged."""
 _MARKERS = re.compile(r"\[\d+\]")
-_MARKERS_NUMBER = re.compile(r"\[(\d+)\]")
 
 
 @dataclass
@@ -62,5 +61,5 @@ def check(answer: str, passages: list[str]) -> Grounding:
 def _cites_another_script(sentence: str, latin: list[bool]) -> bool:
     """A Russian sentence citing an English passage shares no keyword with it: words cannot judge it (its
     numbers, names and commands are still checked item by item)."""
-    cited = [int(n) - 1 for n in _MARKERS_NUMBER.findall(sentence) if 0 < int(n) <= len(latin)]
-    return bool(cited) and all(latin[i] != mostly_latin(sentence) for i in cited)
+    cited = cited_numbers(sentence, len(latin))
+    return bool(cited) and all(latin[n - 1] != mostly_latin(sentence) for n in cited)

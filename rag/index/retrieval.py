@@ -163,6 +163,11 @@ def in_scope(source: str, scope: tuple[str, ...]) -> bool:
     return any(source == entry or source.startswith(entry.rstrip("/") + "/") for entry in scope)
 
 
+def readable(source: str, scope: tuple[str, ...], owner: str) -> bool:
+    """Whether a question asked by `owner` of `scope` (empty: every document) may be answered from `source`."""
+    return visible_to(source, owner) and (not scope or in_scope(source, scope))
+
+
 WORD_DEPTH = 30
 """Chunks read to find a word in a document the asker may read: the keyword search's best for that word."""
 LANGUAGE_DEPTH = 200
@@ -326,9 +331,7 @@ class Retriever:
             return True
         found = snapshot.chunks_by_id([i for i, _ in snapshot.keyword_search(word, WORD_DEPTH)])
         return any(
-            visible_to(chunk.source, owner)
-            and (not scope or in_scope(chunk.source, scope))
-            and terms <= set(tokenize(" ".join((*chunk.heading_path, chunk.text))))
+            readable(chunk.source, scope, owner) and terms <= set(tokenize(" ".join((*chunk.heading_path, chunk.text))))
             for chunk in found.values()
         )
 
@@ -357,13 +360,7 @@ class Retriever:
             else:
                 ranked = self._fused(snapshot, question, dense, keyword, embedder)
             candidates = snapshot.chunks_by_id([i for i, _ in ranked])
-            ranked = [
-                (i, s)
-                for i, s in ranked
-                if i in candidates
-                and visible_to(candidates[i].source, owner)
-                and (not scope or in_scope(candidates[i].source, scope))
-            ]
+            ranked = [(i, s) for i, s in ranked if i in candidates and readable(candidates[i].source, scope, owner)]
             hits = self._distinct(candidates, demoted(candidates, ranked), k, cosine, dict(keyword))
             around = self.settings.retrieval.passage_window
             beside = {hit.chunk.id + step for hit in hits for step in (-1, 1)} if around > 0 else set()
