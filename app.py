@@ -52,7 +52,6 @@ from rag.chat.routing import POLICIES
 from rag.chat.service import ChatService
 from rag.config import one_line_errors
 from rag.i18n import Language, browser_language, say, tr
-from rag.index.retrieval import PERSONAL_UPLOADS
 from rag.llm.backends import Backend
 from rag.llm.egress_audit import requested_by
 from rag.measure.comparison import markdown_table, plotly_figure, summarize
@@ -70,7 +69,7 @@ from rag.web.files_api import FilesApi
 from rag.web.library import MAX_LISTED, Library, RemoveRefused, library_table, scope_choices
 from rag.web.openai_api import RagApi
 from rag.web.origin_guard import OriginGuard, OriginPolicy
-from rag.web.uploads import UPLOAD_FOLDER, safe_name, save_uploads, upload_summary
+from rag.web.uploads import safe_name, save_uploads, upload_summary, uploads_folder
 
 with one_line_errors():
     service = ChatService(sharing="app")  # its embedded model answers `python -m rag.ask` too
@@ -353,8 +352,7 @@ async def _index_uploads(elements: list) -> None:
     async with cl.Step(name=tr(language, "app.indexing_uploads"), type="tool") as step:
         files = [(Path(e.path), e.name) for e in elements if getattr(e, "path", None)]
         settings = service.settings
-        owner = _owner()
-        folder = f"{PERSONAL_UPLOADS}{owner}" if owner else UPLOAD_FOLDER
+        folder = uploads_folder(_owner())
         saved = await asyncio.to_thread(save_uploads, files, settings.data_dir, settings.max_file_mb, folder)
         step.input = "\n".join(upload.message.render(language) for upload in saved)
         step.output = upload_summary(saved, await service.reindex_when_unlocked(), language)

@@ -11,12 +11,18 @@ from pathlib import Path
 
 from rag.chat.presentation import inert
 from rag.i18n import Language, Text, tr
+from rag.index.retrieval import PERSONAL_UPLOADS
 from rag.ingest.loaders import is_supported, supported_suffixes
 from rag.ingest.pipeline import IngestReport
 from rag.ingest.report import printable
 
 UPLOAD_FOLDER = "uploads"
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
+
+
+def uploads_folder(owner: str) -> str:
+    """Where an attachment is saved: the signed-in user's own folder (searched for them only), or the shared one."""
+    return f"{PERSONAL_UPLOADS}{owner}" if owner else UPLOAD_FOLDER
 
 
 class UploadRejected(Exception):
