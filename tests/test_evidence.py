@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
 from rag.answers.answer import Answer
 from rag.answers.evidence import EvidenceFinder, focused, in_other_script
 from rag.answers.grounding import check
+from rag.answers.repair import quoted
 from rag.answers.sentences import split_sentences
 from rag.chat.answer_view import answer_block
 from rag.chat.presentation import UNSUPPORTED_MARK, passage_body
@@ -200,3 +202,21 @@ def test_a_section_number_is_not_quoted_as_a_neighbour(finder: EvidenceFinder) -
     hit = _hit("1. Course overview. Office hours are held on Thursdays from 14:00 to 16:00 in room B204. 2. Grading")
     quotes = finder.quote("When are office hours held?", [hit], [])
     assert "Office hours are held on Thursdays" in quotes[0].text and not quotes[0].text.rstrip().endswith("2.")
+
+
+def test_two_sentences_of_a_document_that_answer_equally_well_are_both_quoted(finder: EvidenceFinder) -> None:
+    """Scores cannot tell them apart; a reader can at a glance, so the answer shows both, each with its source.
+    An equally good sentence of another document is left to the sources: it would cite a file that may not answer."""
+    weekdays = _hit("The reading room opens at 8:00 on weekdays. Bags stay in the lockers by the door.")
+    saturday = _hit("The reading room opens at 10:00 on Saturdays. Bags stay in the lockers.")
+    menu = _hit("The cafeteria serves soup on Fridays and closes during the summer break.", source="menu.md")
+    quotes = finder.quote("When does the reading room open?", [weekdays, menu, saturday], [])
+    assert [q.number for q in quotes] == [1, 3], [q.text for q in quotes]
+    shown = quoted(quotes)
+    assert "8:00" in shown.split("\n\n")[0] and shown.split("\n\n")[1] == (
+        "“The reading room opens at 10:00 on Saturdays.” [3]"
+    )
+    elsewhere = replace(saturday, chunk=replace(saturday.chunk, source="weekend.md"))
+    assert [q.number for q in finder.quote("When does the reading room open?", [weekdays, menu, elsewhere], [])] == [1]
+    alone = finder.quote("When does the reading room open?", [weekdays, menu], [])
+    assert [q.source for q in alone] == ["faq.md"], "a sentence that barely matches is not quoted beside it"

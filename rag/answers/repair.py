@@ -79,9 +79,8 @@ def without_lead(text: str) -> str:
 
 
 def quoted(evidence: list[Evidence]) -> str:
-    """The evidence as an answer: its best sentence, or the one after it where the best one only asks."""
-    best = evidence[1] if evidence[0].text.endswith("?") and len(evidence) > 1 else evidence[0]
-    return f"“{best.text}” [{best.number}]"
+    """The evidence as an answer: each quote on a line of its own, with its source number."""
+    return "\n\n".join(f"“{quote.text}” [{quote.number}]" for quote in evidence)
 
 
 def _citations_fixed(text: str, check: SentenceCheck, source_count: int, repair: Repair) -> str:
