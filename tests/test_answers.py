@@ -171,3 +171,21 @@ def test_ask_cli_routes_with_any_policy(sample_index: Path) -> None:
         "local",
     ]
     assert [a["backend"] for a in json.loads(both.stdout)["answers"]] == ["local", "cloud"]
+
+
+def test_a_follow_up_is_quoted_from_what_was_searched_and_scored_once(
+    assistant: Assistant, fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "And during the summer holidays?" alone matches nothing about the greenhouse; with the question before it,
+    the evidence that decided to answer is the evidence prompted and quoted, scored once."""
+    scored: list[str] = []
+    score = assistant.evidence._scored
+    monkeypatch.setattr(assistant.evidence, "_scored", lambda asked, hits: scored.append(asked) or score(asked, hits))
+    fault_server.answer = "A volunteer waters them [1]."
+    backend = Backend(key="local", label="Yours", base_url=fault_server.url("ok"), model="m", answer_from="evidence")
+    history = [Turn("When are the plants in the greenhouse watered?", "At 6:00 and at 18:00 [1].")]
+    question = "And during the summer holidays?"
+    answer = asyncio.run(answer_with(assistant, backend, question, history, _options()))
+    assert answer.error is None and not answer.no_context
+    assert any("summer holidays a timer keeps the same schedule" in quote.text for quote in answer.evidence)
+    assert scored == [f"{history[0].question} {question}"], "decided, prompted and quoted from one scoring"

@@ -82,12 +82,21 @@ generated. Chosen on the dev half of eval/real (`python -m bench.decline`): it d
 the documents do not answer, but almost never one they do (4 of 121); a wrong decline hides an answer."""
 
 
+PLAIN_NAME_DECLINE_BELOW = 0.45
+"""A name that is not technical ("Tarnovo", "Australia") and no document holds declines the question only when the
+best sentence scores below this: a document may spell it in its own language. The same value as the weak-evidence
+mark (`WEAK_EVIDENCE`), chosen with it on the dev half of eval/real, but a setting of its own: moving the mark must
+not move this decline."""
+
+
 def unmentioned(names: list[Name], absent: list[str], evidence_score: float) -> tuple[str, ...]:
     """The names that decline a question: a technical one (a file, package, path or acronym: written alike in
     every language) no document holds; any other name only when the passages barely match, since a document may
     spell it in its own language (Tarnovo, Търново)."""
     return tuple(
-        name.text for name in names if name.text in absent and (name.technical or evidence_score < WEAK_EVIDENCE)
+        name.text
+        for name in names
+        if name.text in absent and (name.technical or evidence_score < PLAIN_NAME_DECLINE_BELOW)
     )
 
 
@@ -254,7 +263,8 @@ class Assistant:
             refused = in_language_of(question, QUOTED_ANSWER if egress.quoted else REFUSED_ANSWER)
             return Answer(refused, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
         if backend.answer_from == "evidence":
-            evidence = self.evidence.select(admitted.question, admitted.hits)
+            # scored with what was searched (a follow-up with the question before it), as when it was decided
+            evidence = self.evidence.select(retrieval.query or question, admitted.hits)
             prompt = build_evidence_prompt(backend.prompt_style, admitted.question, evidence, admitted.hits)
         else:
             with_system = replace(options, system_prompt=admitted.system_prompt)
@@ -306,7 +316,7 @@ class Assistant:
             answer.first_token_ms = (outcome.first_token_at - outcome.started) * 1000
         answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
         answer.metrics = await asyncio.to_thread(self._measure, question, prompt, outcome, answer)
-        await asyncio.to_thread(self._check, question, answer)
+        await asyncio.to_thread(self._check, retrieval.query or question, answer)
         await asyncio.to_thread(self._remember_local_only, question, answer)
 
     def _remember_local_only(self, question: str, answer: Answer) -> None:
@@ -320,20 +330,22 @@ class Assistant:
         if answer.local_only and answer.text:
             self.local_only.remember(answer.text, question)
 
-    def _check(self, question: str, answer: Answer) -> None:
+    def _check(self, asked: str, answer: Answer) -> None:
         """Check every claim against the sources and show what a reader can trust: citations that exist, no
-        unsupported fact unmarked (or, answering from evidence, replaced by the evidence), the evidence quoted."""
+        unsupported fact unmarked (or, answering from evidence, replaced by the evidence), the evidence quoted.
+        `asked` is what was searched: the question, or a follow-up with the question before it, as when it was
+        decided whether to answer (the evidence is scored once)."""
         passages = [hit.text for hit in answer.sources]
         from_evidence = answer.backend.answer_from == "evidence"
-        # a small model's citation is a guess among the evidence it was given: the question chooses the quote
-        answer.evidence = self.evidence.quote(question, answer.sources, [] if from_evidence else answer.cited)
+        # a small model's citation is a guess among the evidence it was given: what was asked chooses the quote
+        answer.evidence = self.evidence.quote(asked, answer.sources, [] if from_evidence else answer.cited)
         if answer.text:
             answer.text = without_lead(answer.text)
-            first = check_claims(answer.text, passages, question)
+            first = check_claims(answer.text, passages, asked)
             answer.repair = repaired(answer.text, first, answer.evidence, len(passages), from_evidence)
             answer.text = answer.repair.text
             answer.cited = cited_numbers(answer.text, len(passages))
-        answer.claims = check_claims(answer.text, passages, question)
+        answer.claims = check_claims(answer.text, passages, asked)
         answer.weak_evidence = (
             bool(answer.sources) and max((q.score for q in answer.evidence), default=0) < WEAK_EVIDENCE
         )
