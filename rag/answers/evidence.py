@@ -158,8 +158,8 @@ class EvidenceFinder:
 
     def quote(self, question: str, hits: list[Hit], cited: list[int]) -> list[Evidence]:
         """The best sentence with its neighbours, and a second sentence from elsewhere in its document when it
-        scores nearly as well: from the cited sources, unless a source the answer did not cite says it much better (a small model
-        often cites the wrong number)."""
+        scores nearly as well: from the cited sources, unless a source the answer did not cite says it much
+        better (a small model often cites the wrong number)."""
         ranked = self.candidates(question, hits)
         from_cited = [c for c in ranked if c.number in cited]
         if from_cited and from_cited[0].score >= CITED_SHARE * ranked[0].score:
