@@ -46,6 +46,19 @@ def test_a_number_with_another_unit_is_another_number() -> None:
     report = check_claims("The model needs 4.8 GB of memory [1].", [handbook])
     assert [item.text for item in report.failed[0].failed] == ["4.8 GB"], "4.8 bits are not 4.8 GB"
     assert not check_claims("It needs 4.4 GB and keeps 4.8 bits per weight [1].", [handbook]).failed
+    assert [item.text for item in check_claims("It needs 4.8GB [1].", [handbook]).failed[0].failed] == ["4.8 GB"]
+
+
+def test_a_version_is_checked_whole_and_a_date_as_numbers() -> None:
+    """ "1.5+nmu4" checked as 1.5 passed against a passage about 1.5+nmu1."""
+    policy = "If the current version is 1.5, an NMU gets version 1.5+nmu1; 2.36-9+deb12u1 is a stable update."
+    assert [(i.kind, i.text) for i in items_in("Use 1.5+nmu4 or 2.36-9+deb12u1 [1].")] == [
+        ("version", "1.5+nmu4"),
+        ("version", "2.36-9+deb12u1"),
+    ]
+    assert [i.text for i in check_claims("It gets 1.5+nmu4 [1].", [policy]).failed[0].failed] == ["1.5+nmu4"]
+    assert not check_claims("It gets 1.5+nmu1 [1].", [policy]).failed
+    assert [i.kind for i in items_in("Released on 2024-05-01.")] == ["number", "number", "number"]
 
 
 def test_a_right_claim_citing_the_wrong_passage_cites_the_right_one() -> None:
@@ -96,6 +109,29 @@ def test_answering_from_evidence_only_an_answer_that_vouches_for_itself_comes_fi
     assert shown == f"{kept}\n\n{quote}", "the answer comes with the sentence it rests on"
     vague = "The server is generally available through the usual interface [1]."
     assert repaired(vague, check_claims(vague, [DOCKER]), EVIDENCE, 1, from_evidence=False).text == vague
+
+
+def test_an_answer_is_vouched_for_by_the_best_quote_not_the_second() -> None:
+    """Two quotes are shown when the scores cannot choose; a fact only the second holds is the model's guess."""
+    policy = (
+        "For example, if the current version is 1.5, then an NMU would get version 1.5+nmu1. For example, if the "
+        "current version is 1.5+nmu3 (a native package which has already been NMUed), the NMU would get 1.5+nmu4."
+    )
+    first, second = (
+        policy.index("For example, if the current version is 1.5,"),
+        policy.index("For example, if the c", 9),
+    )
+    quotes = [
+        Evidence(policy[first:second].strip(), 1, "nmu.html", None, first, second, 0.8),
+        Evidence(policy[second:], 1, "nmu.html", None, second, len(policy), 0.75),
+    ]
+    wrong = "A non-maintainer upload of 1.5 gets version 1.5+nmu4 [1]."
+    fixed = repaired(wrong, check_claims(wrong, [policy]), quotes, 1, from_evidence=True)
+    assert fixed.replaced == 1 and "1.5+nmu4 [1]." not in fixed.text.split("\n\n")[0]
+    assert fixed.text.split("\n\n") == ["“" + quotes[0].text + "” [1]", "“" + quotes[1].text + "” [1]"]
+    right = "A non-maintainer upload of 1.5 gets version 1.5+nmu1 [1]."
+    kept = repaired(right, check_claims(right, [policy]), quotes, 1, from_evidence=True)
+    assert kept.replaced == 0 and kept.text.startswith(right)
 
 
 def test_the_prompts_lead_is_not_how_an_answer_reads() -> None:

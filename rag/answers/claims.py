@@ -3,7 +3,7 @@
 A small model invents exactly the things a reader cannot spot: a port, a price, a version, a
 weekday, a URL, a file name, a person. Those are easy to find in text and easy to look up in the
 sources, so each answer sentence is checked item by item, in every language the app reads:
-numbers (4,4 GB = 4.4 GB, with the unit when the passage gives one), weekdays, URLs, file names and
+numbers (4,4 GB = 4.4 GB, with the unit when the passage gives one), versions (1.5+nmu1), weekdays, URLs, file names and
 paths, commands in backticks, and proper names (capitalised words inside a sentence). An item is
 supported when a passage the sentence cites holds it; an uncited sentence, or one citing the wrong
 passage, is supported by any passage that holds all its items, which it then cites.
@@ -25,7 +25,13 @@ _FILE = re.compile(
     re.IGNORECASE,
 )
 _PATH = re.compile(r"(?<![\w.-])(?:~|\.{1,2})?/(?:[\w.+-]+/)*[\w.+-]+")
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w])(?:\s?(%|[^\W\d_]{1,5}\b))?")
+_VERSION = re.compile(
+    r"(?<![\w.+~-])\d+(?:[.:]\d+)*(?:[+~-][0-9A-Za-z.]*[0-9A-Za-z])*[+~-][0-9.]*[A-Za-z][0-9A-Za-z.]*"
+)
+"""A version with a suffix (1.5+nmu1, 2.36-9+deb12u1, 1.0-rc2): one item, or "1.5+nmu4" checks only as 1.5. A date
+(2024-05-01) has no letter after its separators and stays numbers."""
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s?(%|[^\W\d_]{1,5}\b)|(?![\w]))")
+"""A number and its unit, written apart or not (4.4 GB, 4.4GB); "x86" and "nmu4" are no numbers."""
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _WEEKDAYS = [
     "monday",
@@ -171,7 +177,7 @@ _NAME_STOP = frozenset(
 class Item:
     """One checkable thing an answer states, and the forms a passage may give it in."""
 
-    kind: str  # "number", "url", "file", "code", "weekday", "name"
+    kind: str  # "number", "version", "url", "file", "code", "weekday", "name"
     text: str
     forms: tuple[str, ...]
     unit: str | None = None
@@ -245,6 +251,9 @@ def items_in(text: str) -> list[Item]:
         for match in pattern.finditer(text):
             if len(match.group()) > 2:
                 add(match, Item("file", match.group(), (_fold(match.group()),)))
+    for match in _VERSION.finditer(text):
+        version = match.group().rstrip(".")
+        add(match, Item("version", version, (_fold(version),)))
     for match in _NUMBER.finditer(text):
         digits = re.match(r"\d+(?:[.,]\d+)*", match.group())
         if digits is None:

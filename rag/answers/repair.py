@@ -42,17 +42,19 @@ def says_nothing(text: str) -> bool:
 
 def vouched(report: ClaimReport, evidence: list[Evidence]) -> bool:
     """Whether a small model's answer can be shown before the evidence: it states something checkable (a
-    number, name, command, file...), and the quote shown with it holds every such item.
+    number, name, command, file...), and the best quote holds every such item.
 
     Read on the dev half of eval/real: a small model's sentence in the evidence's own words, but without
     its fact ("the station is installed on an open site", asked how high), or with a fact from the wrong
     sentence, reads as an answer and is not one; the quote under it then contradicts the first line. Every
     item, not one: "4.8 GB ... 20 billion parameters" from a quote of 4.8 bits per weight and 4.4 GB held one.
+    The best quote, not the second: asked for the NMU version of 1.5, a model took "1.5+nmu4" from the second
+    quote's example of 1.5+nmu3.
     """
     items = [item for check in report.sentences for item in check.items]
     if not items or report.failed:
         return False
-    shown = PassageIndex(quoted(evidence))
+    shown = PassageIndex(quoted(evidence[:1]))
     return all(shown.holds(item) for item in items)
 
 
