@@ -220,3 +220,10 @@ def test_two_sentences_of_a_document_that_answer_equally_well_are_both_quoted(fi
     assert [q.number for q in finder.quote("When does the reading room open?", [weekdays, menu, elsewhere], [])] == [1]
     alone = finder.quote("When does the reading room open?", [weekdays, menu], [])
     assert [q.source for q in alone] == ["faq.md"], "a sentence that barely matches is not quoted beside it"
+
+
+def test_a_short_reply_before_the_quote_is_not_quoted_with_it(finder: EvidenceFinder) -> None:
+    """ "Yes." answers the FAQ's question before: quoted first, it reads as the answer to the user's question."""
+    faq = _hit("Can I copy the install CDs for friends? Yes. Old releases stay on the archive mirror for seven years.")
+    quotes = finder.quote("Can I still download an old release from the archive mirror?", [faq], [])
+    assert quotes[0].text == "Old releases stay on the archive mirror for seven years.", quotes[0].text
