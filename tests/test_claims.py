@@ -223,3 +223,17 @@ def test_a_name_written_otherwise_in_the_documents_and_a_question_across_languag
     ):
         retrieval = assistant.retrieve(question, ChatOptions())
         assert retrieval.answerable, (question, retrieval.evidence_score, retrieval.unmentioned)
+
+
+def test_answering_from_evidence_an_answer_in_another_script_than_the_question_gives_way_to_the_quote() -> None:
+    """Asked in Russian about a Russian page, a small model answered in English: the Russian quote is the answer.
+    About an English page the English quote is what the reader gets anyway, so the model's English answer stays."""
+    page = "Пакет стилей GOST для BibTeX изначально написал Maksym Polyakov."
+    quote = [Evidence(page, 1, "gost.md", None, 0, len(page), 0.8)]
+    english = "GOST was first written by Maksym Polyakov [1]."
+    report = check_claims(english, [page])
+    assert repaired(english, report, quote, 1, from_evidence=True, language="ru").text == f"“{page}” [1]"
+    assert repaired(english, report, quote, 1, from_evidence=True, language="en").text.startswith(english)
+    russian = "Его написал Maksym Polyakov [1]."
+    kept = repaired(russian, check_claims(russian, [page]), quote, 1, from_evidence=True, language="ru")
+    assert kept.text.startswith(russian) and kept.replaced == 0

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag.answers.claims import ClaimReport, PassageIndex, SentenceCheck
-from rag.answers.evidence import Evidence
+from rag.answers.evidence import Evidence, in_other_script
 from rag.answers.sentences import split_sentences
 
 _CITATION = re.compile(r"\s?\[(\d+)\]")
@@ -85,6 +85,16 @@ def quoted(evidence: list[Evidence]) -> str:
     return "\n\n".join(f"“{quote.text}” [{quote.number}]" for quote in evidence)
 
 
+def in_other_language(text: str, evidence: list[Evidence], language: str) -> bool:
+    """A small model's answer with next to none of the question's script, when the best quote is in it: a Russian
+    question about a Russian page answered in English ("GOST is a bundle of BibTeX styles..."). Scripts, not
+    languages: a short Bulgarian answer may read as Russian, a Russian one naming programs as English."""
+    if not language:
+        return False
+    latin = language == "en"
+    return in_other_script(text, latin) and not in_other_script(evidence[0].text, latin)
+
+
 def _citations_fixed(text: str, check: SentenceCheck, source_count: int, repair: Repair) -> str:
     def fix(match: re.Match[str]) -> str:
         number = int(match.group(1))
@@ -110,11 +120,26 @@ def _unlinked(text: str, check: SentenceCheck, repair: Repair) -> str:
 
 
 def repaired(
-    text: str, report: ClaimReport, evidence: list[Evidence], source_count: int, from_evidence: bool
+    text: str,
+    report: ClaimReport,
+    evidence: list[Evidence],
+    source_count: int,
+    from_evidence: bool,
+    language: str = "",
 ) -> Repair:
-    """The answer as it should be shown; `from_evidence` lets failed sentences give way to the evidence."""
+    """The answer as it should be shown; `from_evidence` lets failed sentences give way to the evidence, and an
+    answer in another language than the question's (`language`) to a quote in the question's."""
     repair = Repair(text)
-    if from_evidence and evidence and (not text.strip() or says_nothing(text) or not vouched(report, evidence)):
+    if (
+        from_evidence
+        and evidence
+        and (
+            not text.strip()
+            or says_nothing(text)
+            or not vouched(report, evidence)
+            or in_other_language(text, evidence, language)
+        )
+    ):
         repair.text, repair.replaced = quoted(evidence), 1
         return repair
     pieces, last, used = [], 0, False

@@ -342,7 +342,9 @@ class Assistant:
         if answer.text:
             answer.text = without_lead(answer.text)
             first = check_claims(answer.text, passages, asked)
-            answer.repair = repaired(answer.text, first, answer.evidence, len(passages), from_evidence)
+            answer.repair = repaired(
+                answer.text, first, answer.evidence, len(passages), from_evidence, language_of(asked)
+            )
             answer.text = answer.repair.text
             answer.cited = cited_numbers(answer.text, len(passages))
         answer.claims = check_claims(answer.text, passages, asked)
