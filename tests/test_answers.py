@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from rag.answers.evidence import Candidate
 from rag.chat.pipeline import Assistant, ChatOptions, answer_with
 from rag.chat.prompts import COMPLETION_LEAD, build_prompt
 from rag.config import Settings
 from rag.index.embedding import Embedder
-from rag.index.retrieval import Retriever
+from rag.index.retrieval import Hit, Retriever
 from rag.llm.backends import Backend, cloud_backend
 from rag.llm.generation import GenerationParams
 from rag.llm.requests import Turn
@@ -180,7 +181,12 @@ def test_a_follow_up_is_quoted_from_what_was_searched_and_scored_once(
     the evidence that decided to answer is the evidence prompted and quoted, scored once."""
     scored: list[str] = []
     score = assistant.evidence._scored
-    monkeypatch.setattr(assistant.evidence, "_scored", lambda asked, hits: scored.append(asked) or score(asked, hits))
+
+    def counted(asked: str, hits: list[Hit]) -> list[Candidate]:
+        scored.append(asked)
+        return score(asked, hits)
+
+    monkeypatch.setattr(assistant.evidence, "_scored", counted)
     fault_server.answer = "A volunteer waters them [1]."
     backend = Backend(key="local", label="Yours", base_url=fault_server.url("ok"), model="m", answer_from="evidence")
     history = [Turn("When are the plants in the greenhouse watered?", "At 6:00 and at 18:00 [1].")]
