@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     unanswerable_n = len(scored) - answerable_n
     print(f"{args.split}: {answerable_n} answerable, {unanswerable_n} unanswerable questions")
     print("threshold  decline accuracy  false declines")
-    for threshold in sorted({0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, DECLINE_BELOW}):
+    for threshold in sorted({0.2, 0.25, 0.3, 0.33, 0.35, 0.37, 0.4, 0.45, 0.5, DECLINE_BELOW}):
         right = sum(1 for s, a, _ in scored if not a and s < threshold) / max(unanswerable_n, 1)
         wrong = sum(1 for s, a, _ in scored if a and s < threshold) / max(answerable_n, 1)
         mark = "  <- DECLINE_BELOW" if threshold == DECLINE_BELOW else ""
