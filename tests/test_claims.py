@@ -180,6 +180,14 @@ def test_a_question_the_documents_do_not_answer_is_declined_without_a_model(assi
     assert not any(source["cited"] for source in sources)
 
 
+def test_paraphrased_questions_the_samples_answer_are_not_declined(assistant: Assistant) -> None:
+    """Asked in other words than the documents use, or in another language: the best sentence scores low, and a
+    decline would hide the answer (the office hours; the English greenhouse page asked in Russian)."""
+    for question in ("When can I meet the lecturer outside class?", "Когда поливают растения в теплице?"):
+        retrieval = assistant.retrieve(question, ChatOptions())
+        assert retrieval.answerable, (question, retrieval.evidence_score)
+
+
 def test_names_a_question_asks_about_are_found_in_every_language() -> None:
     names = names_in("How do I enable HTTP/3 (QUIC) in Node.js? I use Python 3.11 and pyproject.toml, says Ivan.")
     assert [(n.text, n.technical) for n in names] == [
