@@ -169,16 +169,18 @@ class EvidenceFinder:
         best = ranked[0]
         hit = hits[best.number - 1]
         quoted = [_in_context(best, hit)]
-        for other in ranked[1:]:
-            if other.score < SECOND_SENTENCE_SHARE * best.score:
-                break
-            second = _evidence(other, hits[other.number - 1])
-            elsewhere = second.text not in quoted[0].text and (
-                other.number != best.number or not quoted[0].start <= second.start < quoted[0].end
-            )
-            if second.source == hit.source and elsewhere:
-                quoted.append(second)
-                break
+        second = next(
+            (
+                other
+                for other in ranked[1:]
+                if other.score >= SECOND_SENTENCE_SHARE * best.score
+                and hits[other.number - 1].source == hit.source
+                and other.sentence.text not in quoted[0].text  # not one of the best sentence's neighbours
+            ),
+            None,
+        )
+        if second is not None:
+            quoted.append(_evidence(second, hits[second.number - 1]))
         return quoted
 
     def select(self, question: str, hits: list[Hit], count: int = PROMPT_EVIDENCE) -> list[Evidence]:

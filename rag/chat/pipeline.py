@@ -65,7 +65,7 @@ class Retrieval:
     hits: list[Hit]
     relevant: bool
     milliseconds: float
-    query: str = ""  # what was searched: the question, or a follow-up with the previous question's words
+    query: str  # what was searched: the question, or a follow-up with the previous question's words
     evidence_score: float = 1.0  # how well the best sentence of the passages answers the question
     unmentioned: tuple[str, ...] = ()  # names the question asks about that no readable document holds
 
@@ -266,7 +266,7 @@ class Assistant:
             return Answer(refused, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
         if backend.answer_from == "evidence":
             # scored with what was searched (a follow-up with the question before it), as when it was decided
-            evidence = self.evidence.select(retrieval.query or question, admitted.hits)
+            evidence = self.evidence.select(retrieval.query, admitted.hits)
             prompt = build_evidence_prompt(backend.prompt_style, admitted.question, evidence, admitted.hits)
         else:
             with_system = replace(options, system_prompt=admitted.system_prompt)
@@ -318,7 +318,7 @@ class Assistant:
             answer.first_token_ms = (outcome.first_token_at - outcome.started) * 1000
         answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
         answer.metrics = await asyncio.to_thread(self._measure, question, prompt, outcome, answer)
-        await asyncio.to_thread(self._check, retrieval.query or question, answer)
+        await asyncio.to_thread(self._check, retrieval.query, answer)
         await asyncio.to_thread(self._remember_local_only, question, answer)
 
     def _remember_local_only(self, question: str, answer: Answer) -> None:
