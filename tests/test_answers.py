@@ -175,7 +175,7 @@ def test_ask_cli_routes_with_any_policy(sample_index: Path) -> None:
 
 
 def test_a_follow_up_is_quoted_from_what_was_searched_and_scored_once(
-    assistant: Assistant, fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+    assistant: Assistant, local_llm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ "And during the summer holidays?" alone matches nothing about the greenhouse; with the question before it,
     the evidence that decided to answer is the evidence prompted and quoted, scored once."""
@@ -187,11 +187,10 @@ def test_a_follow_up_is_quoted_from_what_was_searched_and_scored_once(
         return score(asked, hits)
 
     monkeypatch.setattr(assistant.evidence, "_scored", counted)
-    fault_server.answer = "A volunteer waters them [1]."
-    backend = Backend(key="local", label="Yours", base_url=fault_server.url("ok"), model="m", answer_from="evidence")
+    backend = replace(_local(local_llm), answer_from="evidence")
     history = [Turn("When are the plants in the greenhouse watered?", "At 6:00 and at 18:00 [1].")]
     question = "And during the summer holidays?"
-    answer = asyncio.run(answer_with(assistant, backend, question, history, _options()))
+    answer = asyncio.run(answer_with(assistant, backend, question, history, _options(max_tokens=16)))
     assert answer.error is None and not answer.no_context
     assert any("summer holidays a timer keeps the same schedule" in quote.text for quote in answer.evidence)
     assert scored == [f"{history[0].question} {question}"], "decided, prompted and quoted from one scoring"
