@@ -115,7 +115,7 @@ ENV_FILE = "RAG_ENV_FILE"
 VARIABLES = (
     "DATA_DIR", "INDEX_DIR", "INDEX_URL", "EMBED_MODEL", "EMBED_DEVICE", "EMBED_BATCH_SIZE", "EMBED_BACKEND", "EMBED_CACHE_DIR", "CHUNK_TOKENS",
     "CHUNK_OVERLAP_TOKENS", "MAX_FILE_MB", "REQUEST_TIMEOUT", "RETRIEVAL_MODE", "TOP_K", "DENSE_WEIGHT",
-    "BM25_WEIGHT", "RRF_K", "FUSION", "DENSE_WEIGHT_OTHER_SCRIPTS", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
+    "BM25_WEIGHT", "RRF_K", "FUSION", "DENSE_WEIGHT_OTHER_SCRIPTS", "RELEVANCE_FLOOR", "PASSAGE_WINDOW", "TRANSLATE_QUESTIONS", "LOCAL_BASE_URL", "LOCAL_MODEL", "LOCAL_API_KEY", "LOCAL_LABEL",
     "LOCAL_PROMPT_STYLE", "LOCAL_CONTEXT_TOKENS", "LOCAL_GGUF", "LOCAL_THREADS", "LOCAL_PASSAGE_CHARS", "LOCAL_ANSWER_FROM", "CLOUD_ANSWER_FROM", "FOUNDRY_MODEL",
     "OLLAMA_BASE_URL", "OLLAMA_MODEL", "LMSTUDIO_BASE_URL", "LLAMA_SERVER_BASE_URL", "VLLM_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUD_MODEL",
     "CLOUD_CONTEXT_TOKENS", "PRIVATE_PATHS", "REDACT_PATTERNS", "CHAT_HISTORY", "HISTORY_DIR", "HISTORY_URL", "CHAINLIT_HOST",
@@ -167,6 +167,12 @@ class _Reader:
     def switch(self, name: str) -> bool:
         return self.text(name).lower() in ON
 
+    def on_off(self, name: str, default: bool) -> bool:
+        raw = self.text(name).lower()
+        if raw and raw not in (*ON, *OFF):
+            raise SettingsError(f"{name} must be on or off, not {raw!r}")
+        return raw in ON if raw else default
+
 
 @dataclass(frozen=True)
 class RetrievalSettings:
@@ -179,6 +185,7 @@ class RetrievalSettings:
     dense_weight_other_scripts: float = 0.25  # dense weight for Cyrillic and other non-Latin questions
     relevance_floor: float | None = None  # below this dense similarity the app declines; None: the encoder's own
     passage_window: int = 300  # characters of the neighbouring text shown and sent on each side of a chunk
+    translate_questions: bool = True  # a Bulgarian or Russian question is also searched in English (local model)
 
 
 @dataclass(frozen=True)
@@ -376,6 +383,7 @@ class Settings:
             ),
             relevance_floor=read.optional_number("RELEVANCE_FLOOR"),
             passage_window=read.whole("PASSAGE_WINDOW", RetrievalSettings.passage_window),
+            translate_questions=read.on_off("TRANSLATE_QUESTIONS", RetrievalSettings.translate_questions),
         )
         index_url = database_url("INDEX_URL", read.text("INDEX_URL"))
         return cls(

@@ -29,11 +29,12 @@ from rag.chat.options import (
 )
 from rag.chat.prompts import DEFAULT_SYSTEM_PROMPT, build_evidence_prompt, build_prompt
 from rag.chat.routing import POLICIES, Policy, fallback_reason
+from rag.chat.translation import QuestionTranslator
 from rag.config import RetrievalSettings
 from rag.i18n import Text, written_language
 from rag.index.embedding import Embedder
 from rag.index.names import Name, names_in
-from rag.index.retrieval import MODES, Hit, Retriever, mostly_latin
+from rag.index.retrieval import MODES, Hit, Retriever, fuse_hits, mostly_latin
 from rag.llm.backends import Backend
 from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
 from rag.llm.requests import Prompt, Turn
@@ -68,6 +69,7 @@ class Retrieval:
     query: str  # what was searched: the question, or a follow-up with the previous question's words
     evidence_score: float = 1.0  # how well the best sentence of the passages answers the question
     unmentioned: tuple[str, ...] = ()  # names the question asks about that no readable document holds
+    english: str = ""  # the question in English, searched too (a Bulgarian or Russian question), or ""
 
     @property
     def answerable(self) -> bool:
@@ -207,8 +209,10 @@ class Assistant:
         embedder: Embedder,
         prices: PriceTable | None = None,
         privacy: PrivacyRules | None = None,
+        translator: QuestionTranslator | None = None,
     ) -> None:
         self.retriever = retriever
+        self.translator = translator if retriever.settings.retrieval.translate_questions else None
         self.embedder = embedder
         settings = retriever.settings
         self.prices = prices or PriceTable.load(settings.costs)
@@ -222,18 +226,29 @@ class Assistant:
         started = time.perf_counter()
         self.retriever.refresh()
         query = search_query(question, turns or [])
-        found = self.retriever.search(query, options.passages, options.mode, options.scope, options.owner)
+        english = self.translator.english(query) if self.translator else ""
+        found = self._search(query, english, options)
         hits = distinct(found)
         encoder = self.retriever.embedder
         configured = self.retriever.settings.retrieval.relevance_floor
         floor = encoder.relevance_floor if configured is None else configured
         relevant = is_relevant(query, hits, floor, encoder.multilingual)
-        best = self.evidence.candidates(query, hits)[:1] if relevant else []
+        best = self.evidence.candidates(query, hits, english)[:1] if relevant else []
         score = best[0].score if best else 0.0
         names = names_in(question)
         absent = self.retriever.absent([name.text for name in names], options.scope, options.owner) if names else []
         milliseconds = (time.perf_counter() - started) * 1000
-        return Retrieval(hits, relevant, milliseconds, query, score, unmentioned(names, absent, score))
+        return Retrieval(hits, relevant, milliseconds, query, score, unmentioned(names, absent, score), english)
+
+    def _search(self, query: str, english: str, options: ChatOptions) -> list[Hit]:
+        """The passages for the question as asked, fused with those for its English translation when it has one
+        (each search reads twice as deep, so that a passage only one of them finds can still make the cut)."""
+        search = self.retriever.search
+        if not english:
+            return search(query, options.passages, options.mode, options.scope, options.owner)
+        depth = 2 * options.passages
+        rankings = [search(text, depth, options.mode, options.scope, options.owner) for text in (query, english)]
+        return fuse_hits(rankings, options.passages, self.retriever.settings.retrieval.rrf_k)
 
     def _count_tokens(self, text: str) -> int:
         return self.embedder.count_many([text])[0]
@@ -266,7 +281,7 @@ class Assistant:
             return Answer(refused, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
         if backend.answer_from == "evidence":
             # scored with what was searched (a follow-up with the question before it), as when it was decided
-            evidence = self.evidence.select(retrieval.query, admitted.hits)
+            evidence = self.evidence.select(retrieval.query, admitted.hits, retrieval.english)
             prompt = build_evidence_prompt(backend.prompt_style, admitted.question, evidence, admitted.hits)
         else:
             with_system = replace(options, system_prompt=admitted.system_prompt)
@@ -318,7 +333,7 @@ class Assistant:
             answer.first_token_ms = (outcome.first_token_at - outcome.started) * 1000
         answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
         answer.metrics = await asyncio.to_thread(self._measure, question, prompt, outcome, answer)
-        await asyncio.to_thread(self._check, retrieval.query, answer)
+        await asyncio.to_thread(self._check, retrieval, answer)
         await asyncio.to_thread(self._remember_local_only, question, answer)
 
     def _remember_local_only(self, question: str, answer: Answer) -> None:
@@ -332,15 +347,17 @@ class Assistant:
         if answer.local_only and answer.text:
             self.local_only.remember(answer.text, question)
 
-    def _check(self, asked: str, answer: Answer) -> None:
+    def _check(self, retrieval: Retrieval, answer: Answer) -> None:
         """Check every claim against the sources and show what a reader can trust: citations that exist, no
         unsupported fact unmarked (or, answering from evidence, replaced by the evidence), the evidence quoted.
-        `asked` is what was searched: the question, or a follow-up with the question before it, as when it was
-        decided whether to answer (the evidence is scored once)."""
+        The evidence is scored with what was searched (the question, or a follow-up with the question before it,
+        and its English translation), as when it was decided whether to answer: it is scored once."""
+        asked = retrieval.query
         passages = [hit.text for hit in answer.sources]
         from_evidence = answer.backend.answer_from == "evidence"
         # a small model's citation is a guess among the evidence it was given: what was asked chooses the quote
-        answer.evidence = self.evidence.quote(asked, answer.sources, [] if from_evidence else answer.cited)
+        cited = [] if from_evidence else answer.cited
+        answer.evidence = self.evidence.quote(asked, answer.sources, cited, retrieval.english)
         if answer.text:
             answer.text = without_lead(answer.text)
             first = check_claims(answer.text, passages, asked)

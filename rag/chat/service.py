@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.chat.pipeline import Assistant
 from rag.chat.presets import Preset, SavedPresets, load_presets
+from rag.chat.translation import QuestionTranslator
 from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.index.records import IndexLocked, IndexMissing
@@ -89,7 +90,9 @@ class ChatService:
     @property
     def assistant(self) -> Assistant:
         if self._assistant is None:
-            self._assistant = Assistant(self.retriever, self.embedder)
+            self._assistant = Assistant(
+                self.retriever, self.embedder, translator=QuestionTranslator(self.local_backend)
+            )
         return self._assistant
 
     def reindex(self) -> IngestReport:

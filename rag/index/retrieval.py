@@ -64,6 +64,17 @@ def fuse(rankings: list[tuple[list[int], float]], rrf_k: int) -> list[tuple[int,
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
+def fuse_hits(rankings: list[list[Hit]], k: int, rrf_k: int) -> list[Hit]:
+    """The best `k` of several searches for one question (as asked, and translated), by reciprocal rank fusion
+    at equal weight; a passage found by more than one keeps the first search's scores."""
+    found: dict[int, Hit] = {}
+    for hits in rankings:
+        for hit in hits:
+            found.setdefault(hit.chunk.id, hit)
+    fused = fuse([([hit.chunk.id for hit in hits], 1.0) for hits in rankings], rrf_k)
+    return [found[chunk_id] for chunk_id, _ in fused[:k]]
+
+
 def fuse_scores(legs: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[int, float]]:
     """Score-aware fusion: each leg's scores divided by its best one, then a weighted sum.
 
