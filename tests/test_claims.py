@@ -162,7 +162,7 @@ def test_failed_claims_are_marked_with_what_did_not_match(assistant: Assistant) 
     retrieval = assistant.retrieve("Which port does the lab server use?", ChatOptions(passages=3))
     answer, _ = assistant.start(backend, "Which port does the lab server use?", retrieval, [], ChatOptions())
     answer.text = "The lab server listens on port 65530 [1]."
-    assistant._check(retrieval, answer)
+    assistant._check("Which port does the lab server use?", answer)
     block = answer_block(answer, {}, "en")
     assert "The lab server listens on port 65530 [1]. ⚠️" in block and "Not in the cited sources: 65530" in block
 

@@ -44,13 +44,6 @@ of the time with keywords and a shortlisted sentence encoding, 0.62 so; e5 reads
 signal. A sentence in another script than the question is scored by the encoder alone (no keyword
 can match it): on the dev half, false declines across languages 4 of 24 -> 2, and a Russian question about the
 English greenhouse page in the samples is answered instead of declined."""
-TRANSLATED_SHARE = 0.9
-"""A sentence in another script than the question, scored against the question's English translation, keeps this
-share of its score: a translation matches an English page's words better than the question matches its own
-language's, so at full score English sentences beat the Russian page a Russian question is about. Chosen on the dev
-half of eval/real (the quotes' key fact / right file): without the translation 0.661 / 0.785 (across languages
-0.333), at full score 0.678 / 0.76 (Russian 0.741), at 0.9 0.678 / 0.769 (Russian 0.815, across languages 0.333),
-at 0.8 0.669 / 0.777."""
 LATER_SOURCE = 0.01
 """Taken off a sentence's score per source rank: between two equal sentences, the better passage's wins."""
 DENSE_CANDIDATES = 12
@@ -111,25 +104,23 @@ class EvidenceFinder:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self._lock = threading.Lock()
-        self._recent: OrderedDict[tuple[str, str, tuple[str, ...]], list[Candidate]] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, tuple[str, ...]], list[Candidate]] = OrderedDict()
 
-    def candidates(self, question: str, hits: list[Hit], english: str = "") -> list[Candidate]:
-        """Sentences worth quoting, best first; a sentence repeated by overlapping passages counts once.
-        `english` is the question in English (for a Bulgarian or Russian one): sentences in Latin script are
-        scored against it, as if it had been asked in their language."""
-        key = (question, english, tuple(hit.text for hit in hits))
+    def candidates(self, question: str, hits: list[Hit]) -> list[Candidate]:
+        """Sentences worth quoting, best first; a sentence repeated by overlapping passages counts once."""
+        key = (question, tuple(hit.text for hit in hits))
         with self._lock:
             known = self._recent.get(key)
         if known is not None:
             return known
-        ranked = self._scored(question, hits, english)
+        ranked = self._scored(question, hits)
         with self._lock:
             self._recent[key] = ranked
             while len(self._recent) > MEMORY:
                 self._recent.popitem(last=False)
         return ranked
 
-    def _scored(self, question: str, hits: list[Hit], english: str) -> list[Candidate]:
+    def _scored(self, question: str, hits: list[Hit]) -> list[Candidate]:
         pieces: dict[str, tuple[int, Sentence, str]] = {}
         for number, hit in enumerate(hits, start=1):
             sentences = split_sentences(hit.text)
@@ -140,30 +131,18 @@ class EvidenceFinder:
         if not pieces:
             return []
         listed = list(pieces.values())
-        arounds = [around for _, _, around in listed]
+        overlap = keyword_overlap(question, [around for _, _, around in listed])
         asked_latin = mostly_latin(question)
-        foreign = [in_other_script(around, asked_latin) for around in arounds]
-        # a sentence in the other script is matched with the question's translation where there is one
-        translated = bool(english) and not asked_latin
-        overlap = keyword_overlap(question, arounds)
-        overlap_english = keyword_overlap(english, arounds) if translated else overlap
-        keywords = [overlap_english[i] if foreign[i] and translated else overlap[i] for i in range(len(listed))]
-        own = sorted((i for i in range(len(listed)) if not foreign[i]), key=lambda i: -keywords[i])
-        other = [i for i in range(len(listed)) if foreign[i]]
-        if translated:  # keywords shortlist the other script too
-            other = sorted(other, key=lambda i: -keywords[i])[:DENSE_CANDIDATES]
-        else:  # they cannot: the best passages' first sentences are encoded instead
-            other = other[:FOREIGN_CANDIDATES]
-        shortlist = own[:DENSE_CANDIDATES] + other
+        foreign = [in_other_script(around, asked_latin) for _, _, around in listed]
+        # keywords shortlist the question's own script; across scripts they cannot, so the best passages' first
+        # sentences are encoded instead
+        own = sorted((i for i in range(len(listed)) if not foreign[i]), key=lambda i: -overlap[i])
+        shortlist = own[:DENSE_CANDIDATES] + [i for i in range(len(listed)) if foreign[i]][:FOREIGN_CANDIDATES]
         texts = [listed[i][1].text[:ENCODED_CHARS] for i in shortlist] + [
             listed[i][2][:ENCODED_CHARS] for i in shortlist
         ]
         base = self.embedder.unrelated_cosine
-        encoded = self.embedder.encode(texts, batch_size=ENCODE_BATCH)
-        cosine = encoded @ self.embedder.encode_query(question)
-        if translated:
-            cosine_english = encoded @ self.embedder.encode_query(english)
-            cosine = np.where([foreign[i] for i in shortlist * 2], cosine_english, cosine)
+        cosine = self.embedder.encode(texts, batch_size=ENCODE_BATCH) @ self.embedder.encode_query(question)
         similarity = np.clip((cosine - base) / (1 - base), 0.0, 1.0)
         keyword_share = 1 - SENTENCE_DENSE - CONTEXT_DENSE
         dense_share = SENTENCE_DENSE + CONTEXT_DENSE
@@ -171,19 +150,17 @@ class EvidenceFinder:
         for rank, i in enumerate(shortlist):
             number, sentence, _ = listed[i]
             dense = SENTENCE_DENSE * float(similarity[rank]) + CONTEXT_DENSE * float(similarity[len(shortlist) + rank])
-            if foreign[i] and not translated:  # no keyword can match across scripts: the encoder decides
+            if foreign[i]:  # no keyword can match across scripts: the encoder decides
                 dense /= dense_share
-            value = dense + keyword_share * keywords[i] - LATER_SOURCE * (number - 1)
-            if foreign[i] and translated:
-                value *= TRANSLATED_SHARE
+            value = dense + keyword_share * overlap[i] - LATER_SOURCE * (number - 1)
             scored.append(Candidate(number, sentence, max(0.0, value) * (QUESTION_PENALTY if _asks(sentence) else 1.0)))
         return sorted(scored, key=lambda c: -c.score)
 
-    def quote(self, question: str, hits: list[Hit], cited: list[int], english: str = "") -> list[Evidence]:
+    def quote(self, question: str, hits: list[Hit], cited: list[int]) -> list[Evidence]:
         """The best sentence with its neighbours, and a second sentence from elsewhere in its document when it
         scores nearly as well: from the cited sources, unless a source the answer did not cite says it much
         better (a small model often cites the wrong number)."""
-        ranked = self.candidates(question, hits, english)
+        ranked = self.candidates(question, hits)
         from_cited = [c for c in ranked if c.number in cited]
         if from_cited and from_cited[0].score >= CITED_SHARE * ranked[0].score:
             ranked = from_cited
@@ -206,11 +183,11 @@ class EvidenceFinder:
             quoted.append(_evidence(second, hits[second.number - 1]))
         return quoted
 
-    def select(self, question: str, hits: list[Hit], english: str = "", count: int = PROMPT_EVIDENCE) -> list[Evidence]:
+    def select(self, question: str, hits: list[Hit], count: int = PROMPT_EVIDENCE) -> list[Evidence]:
         """The sentences to answer from, best first, before any model runs: the best few, each with the
         sentence after it where it asks or is too short to say anything alone."""
         chosen: list[Evidence] = []
-        for candidate in self.candidates(question, hits, english)[:count]:
+        for candidate in self.candidates(question, hits)[:count]:
             if candidate.score <= 0:
                 break
             hit = hits[candidate.number - 1]
