@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -35,6 +36,8 @@ MAX_QUESTION_CHARS = 400
 TIMEOUT = 8.0
 """Seconds to wait for the translation: the local server answers one request at a time, and a question
 waiting behind another user's long answer is searched untranslated rather than late."""
+RETRY_UNAVAILABLE_AFTER = 300.0
+"""Seconds before a local model that could not be found or started is asked again (each try may take seconds)."""
 MEMORY = 64
 """Recent translations kept: the comparison view and a repeated question search twice with one translation."""
 
@@ -47,6 +50,7 @@ class QuestionTranslator:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, str] = OrderedDict()
+        self._unavailable_until = 0.0
 
     def english(self, question: str) -> str:
         """The question in English; "" when it is in Latin script already, too long, or no local model
@@ -60,16 +64,24 @@ class QuestionTranslator:
         if known is not None:
             return known
         translated = self._ask(question, LANGUAGE_NAMES[language])
+        if translated is None:  # asked again next time: the local model may be back, or less busy
+            return ""
         with self._lock:
             self._recent[question] = translated
             while len(self._recent) > MEMORY:
                 self._recent.popitem(last=False)
         return translated
 
-    def _ask(self, question: str, language: str) -> str:
+    def _ask(self, question: str, language: str) -> str | None:
+        """The model's translation ("" if it did not read as English), or None if no model on this machine answered."""
+        if time.monotonic() < self._unavailable_until:
+            return None
         backend = self.local()
-        if not backend.available or backend.leaves_machine:
-            return ""
+        if not backend.available:  # not tried again for a while: starting a model that cannot start takes seconds
+            self._unavailable_until = time.monotonic() + RETRY_UNAVAILABLE_AFTER
+            return None
+        if backend.leaves_machine:
+            return None
         client = openai.OpenAI(base_url=backend.base_url, api_key=backend.api_key, timeout=self.timeout, max_retries=0)
         try:
             if backend.prompt_style == "completion":
@@ -93,7 +105,7 @@ class QuestionTranslator:
             log.warning(
                 "the question was searched untranslated: the local model did not translate it (%s)", type(exc).__name__
             )
-            return ""
+            return None
         finally:
             client.close()
         return usable(text)

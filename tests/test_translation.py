@@ -1,0 +1,138 @@
+"""A Bulgarian or Russian question is also searched in English, translated by the model on this machine only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import openai
+import pytest
+
+from rag.chat.pipeline import Assistant, ChatOptions
+from rag.chat.translation import QuestionTranslator, usable
+from rag.config import Settings, SettingsError
+from rag.index.records import ChunkRecord
+from rag.index.retrieval import Hit, Retriever, fuse_hits, mostly_latin
+from rag.llm.backends import Backend, unavailable_local
+from tests.helpers import llama_backend
+
+CORPUS = {
+    "printer-manual.md": "# Replacing the toner\n\nOpen the front cover and pull the toner cartridge out by its "
+    "handle. Shake the new cartridge five times before you insert it, then close the cover. The printer prints a "
+    "test page by itself.\n\n# Paper jams\n\nA paper jam is cleared from the back door; never pull paper out of "
+    "the front tray.",
+    "бележки-курс.md": "# Бележки от курса\n\nНа третата лекция говорихме за принтери и тонер. Лекторът показа как "
+    "се печата от командния ред с lpr. Домашното е да се отпечата една страница.",
+    "заметки.md": "# Заметки лекции\n\nНа лекции мы обсуждали принтеры, картриджи и тонер. Преподаватель показал "
+    "печать из командной строки.",
+}
+JAM = "Откъде се вади заседнала хартия?"
+"""Bulgarian: "Where is jammed paper taken out from?" The Bulgarian course notes share its script, the English
+manual answers it."""
+
+
+def _translator(server) -> QuestionTranslator:
+    return QuestionTranslator(lambda: llama_backend(server))
+
+
+def test_the_embedded_model_translates_a_bulgarian_question(local_llm) -> None:
+    english = _translator(local_llm).english("Как се сменя тонерът на принтера?")
+    assert mostly_latin(english) and "toner" in english.casefold()
+
+
+def test_a_bulgarian_question_finds_the_english_manual_through_its_translation(assistant: Assistant, local_llm) -> None:
+    options = ChatOptions(passages=3)
+    plain = assistant.retrieve(JAM, options)
+    assert plain.hits[0].source != "printer-manual.md" and not plain.answerable, (
+        "no longer shows the translation's part"
+    )
+    translated = Assistant(assistant.retriever, assistant.embedder, translator=_translator(local_llm))
+    found = translated.retrieve(JAM, options)
+    assert found.english and found.hits[0].source == "printer-manual.md"
+
+
+def test_a_translation_is_asked_once_per_question(local_llm) -> None:
+    asked: list[str] = []
+
+    def local() -> Backend:
+        asked.append("local")
+        return llama_backend(local_llm)
+
+    translator = QuestionTranslator(local)
+    first = translator.english(JAM)
+    assert first and translator.english(f"  {JAM.replace(' ', '  ')} ") == first and len(asked) == 1
+
+
+def test_a_question_in_english_is_not_sent_to_be_translated() -> None:
+    def no_model() -> Backend:
+        raise AssertionError("an English question has nothing to translate")
+
+    assert QuestionTranslator(no_model).english("Where is jammed paper taken out from?") == ""
+
+
+def test_no_question_leaves_the_machine_to_be_translated(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_client(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a client was made for a server on another machine")
+
+    monkeypatch.setattr(openai, "OpenAI", no_client)
+    on_the_network = Backend("local", "LAN server", "http://192.0.2.10:8080/v1", "m")
+    assert QuestionTranslator(lambda: on_the_network).english(JAM) == ""
+
+
+def test_a_failing_local_server_leaves_the_question_searched_as_asked(assistant: Assistant, fault_server) -> None:
+    broken = Backend("local", "broken", fault_server.url("500"), "m", prompt_style="completion")
+    translator = QuestionTranslator(lambda: broken)
+    assert translator.english(JAM) == "" and translator.english(JAM) == ""
+    assert len(fault_server.requests) == 2  # a failure is not remembered: the server may be back next time
+    options = ChatOptions(passages=3)
+    found = Assistant(assistant.retriever, assistant.embedder, translator=translator).retrieve(JAM, options)
+    assert found.english == "" and [h.chunk.id for h in found.hits] == [
+        h.chunk.id for h in assistant.retrieve(JAM, options).hits
+    ]
+
+
+def test_a_local_model_that_cannot_start_is_not_tried_for_every_question() -> None:
+    tries: list[str] = []
+
+    def cannot_start() -> Backend:
+        tries.append("start")
+        return unavailable_local("no model file")
+
+    translator = QuestionTranslator(cannot_start)
+    assert translator.english(JAM) == "" and translator.english("Как се сменя тонерът?") == ""
+    assert len(tries) == 1
+
+
+def test_only_a_reply_that_reads_as_english_is_searched() -> None:
+    assert usable(" Where is jammed paper taken out?\nBulgarian: Къде") == "Where is jammed paper taken out?"
+    assert usable("Откъде се вади хартия?") == ""
+    assert usable("\n") == ""
+
+
+def test_the_translation_can_be_turned_off(assistant: Assistant) -> None:
+    assert Settings.from_env({}).retrieval.translate_questions
+    settings = Settings.from_env({"TRANSLATE_QUESTIONS": "off"})
+    assert not settings.retrieval.translate_questions
+    with pytest.raises(SettingsError, match="TRANSLATE_QUESTIONS"):
+        Settings.from_env({"TRANSLATE_QUESTIONS": "sometimes"})
+    retriever = assistant.retriever
+    off = replace(retriever.settings, retrieval=settings.retrieval)
+    untranslated = Assistant(
+        Retriever(off, assistant.embedder), assistant.embedder, translator=QuestionTranslator(_never)
+    )
+    assert untranslated.translator is None and untranslated.retrieve(JAM, ChatOptions(passages=3)).english == ""
+
+
+def _never() -> Backend:
+    raise AssertionError("translation is off")
+
+
+def _hit(chunk_id: int) -> Hit:
+    return Hit(ChunkRecord(chunk_id, f"doc{chunk_id}.md", None, (), 0, 1, "text", ""), 1.0 / (chunk_id + 1))
+
+
+def test_a_passage_both_searches_find_comes_first_with_the_first_searchs_scores() -> None:
+    asked = [_hit(1), _hit(2), _hit(3)]
+    translated = [replace(_hit(3), score=9.0), _hit(4), _hit(5)]
+    fused = fuse_hits([asked, translated], 3, 60)
+    assert [hit.chunk.id for hit in fused] == [3, 1, 2]  # found by both; then the question's own order wins ties
+    assert fused[0] is asked[2]
