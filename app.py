@@ -408,7 +408,7 @@ async def _show_retrieval(retrieval: Retrieval) -> None:
     language = _language()
     async with cl.Step(name=tr(language, "app.retrieval"), type="retrieval") as step:
         step.input = retrieval.query
-        step.output = retrieval_summary(retrieval.hits, retrieval.milliseconds, language)
+        step.output = retrieval_summary(retrieval.hits, retrieval.milliseconds, language, retrieval.english)
 
 
 @cl.on_message

@@ -26,7 +26,9 @@ def to_json(exchange: Exchange) -> dict[str, object]:
     else:  # declined: nothing generated; the closest passages are listed, none cited
         closest = [{**hit.to_json(), "cited": False} for hit in exchange.retrieval.hits]
         main = {"answer": exchange.note_text, "sources": closest, "declined": exchange.declined}
-    return {**main, "no_context": not exchange.retrieval.relevant, "note": exchange.note_text, "answers": answers}
+    retrieval = exchange.retrieval
+    searched = {"searched_in_english": retrieval.english} if retrieval.english else {}
+    return {**main, "no_context": not retrieval.relevant, **searched, "note": exchange.note_text, "answers": answers}
 
 
 def to_text(exchange: Exchange) -> str:

@@ -7,6 +7,8 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -129,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", help='only the questions of this half ("dev" or "heldout")')
     parser.add_argument("--by-language", action="store_true", help='also per language (the questions\' "lang")')
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    parser.add_argument(
+        "--as-app",
+        action="store_true",
+        help="retrieve as the chat does: a Bulgarian or Russian question also searched in English, translated by the "
+        "local model (TRANSLATE_QUESTIONS=off: not)",
+    )
     parser.add_argument("--answers", action="store_true", help="judge the answers of each backend instead")
     parser.add_argument("--backends", default="local", help='with --answers: "local", "cloud" or "local,cloud"')
     parser.add_argument("--limit", type=int, help="with --answers: only the first N questions")
@@ -140,22 +148,51 @@ def main(argv: list[str] | None = None) -> int:
     if args.answers:
         return answers_main(settings, args)
     try:
-        retriever = Retriever(settings)
         questions = [q for path in args.questions for q in load_questions(path, args.split)]
+        with searcher_for(settings, args.as_app) as retriever:
+            modes = MODES if args.mode == "all" else (args.mode,)
+            results = {mode: score(retriever, questions, args.k, mode) for mode in modes}
+            if args.by_language:
+                for mode in modes:
+                    by_lang = by_language(retriever, questions, args.k, mode)
+                    results.update({f"{mode} {lang}": s for lang, s in by_lang.items()})
     except (IndexMissing, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    modes = MODES if args.mode == "all" else (args.mode,)
-    results = {mode: score(retriever, questions, args.k, mode) for mode in modes}
-    if args.by_language:
-        for mode in modes:
-            results.update({f"{mode} {lang}": s for lang, s in by_language(retriever, questions, args.k, mode).items()})
     if args.json:
         print(json.dumps({mode: vars(s) for mode, s in results.items()}, indent=1))
         return 0
     print(f"{len(questions)} questions, k={args.k}")
     print(table(results))
     return 0
+
+
+class AppSearch:
+    """The passages the chat would answer from: through the answer pipeline's retrieval, translation included."""
+
+    def __init__(self, settings: Settings) -> None:
+        from rag.chat.service import ChatService
+
+        self.service = ChatService(settings, build_index=False)
+        self.assistant = self.service.assistant
+
+    def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        from rag.chat.pipeline import ChatOptions
+
+        options = ChatOptions(passages=k or 5, mode=mode or self.service.settings.retrieval.mode)
+        return self.assistant.retrieve(question, options).hits
+
+
+@contextmanager
+def searcher_for(settings: Settings, as_app: bool) -> Iterator[Searcher]:
+    if not as_app:
+        yield Retriever(settings)
+        return
+    app = AppSearch(settings)
+    try:
+        yield app
+    finally:
+        app.service.backends.close()
 
 
 def answers_main(settings: Settings, args: argparse.Namespace) -> int:

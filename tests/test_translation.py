@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import openai
 import pytest
 
 from rag.chat.pipeline import Assistant, ChatOptions
+from rag.chat.presentation import retrieval_summary
 from rag.chat.translation import QuestionTranslator, usable
 from rag.config import Settings, SettingsError
+from rag.i18n import Language
 from rag.index.records import ChunkRecord
 from rag.index.retrieval import Hit, Retriever, fuse_hits, mostly_latin
 from rag.llm.backends import Backend, unavailable_local
-from tests.helpers import llama_backend
+from tests.helpers import llama_backend, run_cli
 
 CORPUS = {
     "printer-manual.md": "# Replacing the toner\n\nOpen the front cover and pull the toner cartridge out by its "
@@ -136,3 +140,20 @@ def test_a_passage_both_searches_find_comes_first_with_the_first_searchs_scores(
     fused = fuse_hits([asked, translated], 3, 60)
     assert [hit.chunk.id for hit in fused] == [3, 1, 2]  # found by both; then the question's own order wins ties
     assert fused[0] is asked[2]
+
+
+@pytest.mark.parametrize("language", ["en", "bg", "ru"])
+def test_the_search_step_shows_the_english_that_was_searched(language: Language) -> None:
+    summary = retrieval_summary([_hit(1)], 12.0, language, "Where is jammed paper taken out?")
+    assert "Where is jammed paper taken out?" in summary.splitlines()[0]
+    assert "Where is jammed paper" not in retrieval_summary([_hit(1)], 12.0, language)
+
+
+def test_the_ask_command_says_what_it_searched_in_english(sample_index: Path, local_llm) -> None:
+    env = {"LOCAL_BASE_URL": local_llm.base_url, "LOCAL_PROMPT_STYLE": "completion", "LOCAL_MODEL": "gemma"}
+    question = "Кога се поливат растенията в оранжерията?"
+    result = run_cli("-m", "rag.ask", "--json", "--index", str(sample_index), "--max-tokens", "16", question, env=env)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert mostly_latin(payload["searched_in_english"]), payload
+    assert "greenhouse-faq.html" in {source["source"] for source in payload["sources"]}

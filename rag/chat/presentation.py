@@ -49,10 +49,12 @@ def shown_label(hit: Hit, language: Language) -> str:
     return hit.source
 
 
-def retrieval_summary(hits: list[Hit], milliseconds: float, language: Language) -> str:
+def retrieval_summary(hits: list[Hit], milliseconds: float, language: Language, english: str = "") -> str:
+    """What the search found, and the question's English translation where it was searched too."""
+    searched = [tr(language, "retrieval.translated", english=english)] if english else []
     if not hits:
-        return tr(language, "retrieval.none", ms=milliseconds)
-    lines = [tr(language, "retrieval.found", count=len(hits), ms=milliseconds)]
+        return inert("\n".join([*searched, tr(language, "retrieval.none", ms=milliseconds)]))
+    lines = [*searched, tr(language, "retrieval.found", count=len(hits), ms=milliseconds)]
     for number, hit in enumerate(hits, start=1):
         text = textwrap.shorten(hit.text, 160, placeholder=" ...")
         score = tr(language, "retrieval.score", score=hit.score)
