@@ -182,9 +182,9 @@ def test_a_follow_up_is_quoted_from_what_was_searched_and_scored_once(
     scored: list[str] = []
     score = assistant.evidence._scored
 
-    def counted(asked: str, hits: list[Hit]) -> list[Candidate]:
+    def counted(asked: str, hits: list[Hit], english: str) -> list[Candidate]:
         scored.append(asked)
-        return score(asked, hits)
+        return score(asked, hits, english)
 
     monkeypatch.setattr(assistant.evidence, "_scored", counted)
     backend = replace(_local(local_llm), answer_from="evidence")

@@ -9,11 +9,13 @@ from pathlib import Path
 import openai
 import pytest
 
+from rag.answers.evidence import EvidenceFinder
 from rag.chat.pipeline import Assistant, ChatOptions
 from rag.chat.presentation import retrieval_summary
 from rag.chat.translation import QuestionTranslator, usable
 from rag.config import Settings, SettingsError
 from rag.i18n import Language
+from rag.index.embedding import Embedder
 from rag.index.records import ChunkRecord
 from rag.index.retrieval import Hit, Retriever, fuse_hits, mostly_latin
 from rag.llm.backends import Backend, unavailable_local
@@ -157,3 +159,25 @@ def test_the_ask_command_says_what_it_searched_in_english(sample_index: Path, lo
     payload = json.loads(result.stdout)
     assert mostly_latin(payload["searched_in_english"]), payload
     assert "greenhouse-faq.html" in {source["source"] for source in payload["sources"]}
+
+
+def _corpus_hits() -> list[Hit]:
+    return [
+        Hit(ChunkRecord(n, source, None, (), 0, len(CORPUS[source]), CORPUS[source], ""), 1.0)
+        for n, source in enumerate(("бележки-курс.md", "printer-manual.md"))
+    ]
+
+
+def test_an_english_sentence_is_scored_with_the_questions_translation_too(embedder: Embedder) -> None:
+    finder = EvidenceFinder(embedder)
+    assert "paper jam" not in finder.candidates(JAM, _corpus_hits())[0].sentence.text, "no longer needs it"
+    best = finder.candidates(JAM, _corpus_hits(), "Where is jammed paper taken out?")[0]
+    assert best.sentence.text.startswith("A paper jam is cleared from the back door")
+
+
+def test_a_wrong_translation_does_not_outweigh_the_encoder(embedder: Embedder) -> None:
+    """The embedded model's translation of this question, read as it came: it still quotes the shaking."""
+    question = "Колко пъти трябва да се разклати новата тонер касета?"
+    finder = EvidenceFinder(embedder)
+    best = finder.candidates(question, _corpus_hits(), "How often do I need to cut the new terminal keys?")[0]
+    assert best.sentence.text.startswith("Shake the new cartridge five times")

@@ -233,7 +233,7 @@ class Assistant:
         configured = self.retriever.settings.retrieval.relevance_floor
         floor = encoder.relevance_floor if configured is None else configured
         relevant = is_relevant(query, hits, floor, encoder.multilingual)
-        best = self.evidence.candidates(query, hits)[:1] if relevant else []
+        best = self.evidence.candidates(query, hits, english)[:1] if relevant else []
         score = best[0].score if best else 0.0
         names = names_in(question)
         absent = self.retriever.absent([name.text for name in names], options.scope, options.owner) if names else []
@@ -281,7 +281,7 @@ class Assistant:
             return Answer(refused, backend, [], retrieval_ms=retrieval.milliseconds, egress=egress), None
         if backend.answer_from == "evidence":
             # scored with what was searched (a follow-up with the question before it), as when it was decided
-            evidence = self.evidence.select(retrieval.query, admitted.hits)
+            evidence = self.evidence.select(retrieval.query, admitted.hits, retrieval.english)
             prompt = build_evidence_prompt(backend.prompt_style, admitted.question, evidence, admitted.hits)
         else:
             with_system = replace(options, system_prompt=admitted.system_prompt)
@@ -333,7 +333,7 @@ class Assistant:
             answer.first_token_ms = (outcome.first_token_at - outcome.started) * 1000
         answer.total_ms = ((outcome.finished_at or time.perf_counter()) - outcome.started) * 1000
         answer.metrics = await asyncio.to_thread(self._measure, question, prompt, outcome, answer)
-        await asyncio.to_thread(self._check, retrieval.query, answer)
+        await asyncio.to_thread(self._check, retrieval.query, answer, retrieval.english)
         await asyncio.to_thread(self._remember_local_only, question, answer)
 
     def _remember_local_only(self, question: str, answer: Answer) -> None:
@@ -347,15 +347,15 @@ class Assistant:
         if answer.local_only and answer.text:
             self.local_only.remember(answer.text, question)
 
-    def _check(self, asked: str, answer: Answer) -> None:
+    def _check(self, asked: str, answer: Answer, english: str = "") -> None:
         """Check every claim against the sources and show what a reader can trust: citations that exist, no
         unsupported fact unmarked (or, answering from evidence, replaced by the evidence), the evidence quoted.
-        `asked` is what was searched: the question, or a follow-up with the question before it, as when it was
-        decided whether to answer (the evidence is scored once)."""
+        `asked` is what was searched: the question, or a follow-up with the question before it, and `english` its
+        translation, as when it was decided whether to answer (the evidence is scored once)."""
         passages = [hit.text for hit in answer.sources]
         from_evidence = answer.backend.answer_from == "evidence"
         # a small model's citation is a guess among the evidence it was given: what was asked chooses the quote
-        answer.evidence = self.evidence.quote(asked, answer.sources, [] if from_evidence else answer.cited)
+        answer.evidence = self.evidence.quote(asked, answer.sources, [] if from_evidence else answer.cited, english)
         if answer.text:
             answer.text = without_lead(answer.text)
             first = check_claims(answer.text, passages, asked)
