@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from rag.answers.evidence import EvidenceFinder
-from rag.chat.pipeline import Assistant, ChatOptions
+from rag.chat.pipeline import CROSS_SCRIPT_GAP, Assistant, ChatOptions, is_relevant
 from rag.chat.presentation import retrieval_summary
 from rag.chat.translation import QuestionTranslator, usable
 from rag.config import Settings, SettingsError
@@ -136,12 +136,13 @@ def _hit(chunk_id: int) -> Hit:
     return Hit(ChunkRecord(chunk_id, f"doc{chunk_id}.md", None, (), 0, 1, "text", ""), 1.0 / (chunk_id + 1))
 
 
-def test_a_passage_both_searches_find_comes_first_with_the_first_searchs_scores() -> None:
-    asked = [_hit(1), _hit(2), _hit(3)]
-    translated = [replace(_hit(3), score=9.0), _hit(4), _hit(5)]
+def test_a_passage_both_searches_find_comes_first_with_its_best_dense_score() -> None:
+    asked = [_hit(1), _hit(2), replace(_hit(3), dense_score=0.76)]
+    translated = [replace(_hit(3), score=9.0, dense_score=0.83), _hit(4), _hit(5)]
     fused = fuse_hits([asked, translated], 3, 60)
     assert [hit.chunk.id for hit in fused] == [3, 1, 2]  # found by both; then the question's own order wins ties
-    assert fused[0] is asked[2]
+    assert fused[0].score == asked[2].score and fused[0].dense_score == 0.83
+    assert asked[2].dense_score == 0.76, "the searches' own hits are left as they were"
 
 
 @pytest.mark.parametrize("language", ["en", "bg", "ru"])
@@ -181,3 +182,29 @@ def test_a_wrong_translation_does_not_outweigh_the_encoder(embedder: Embedder) -
     finder = EvidenceFinder(embedder)
     best = finder.candidates(question, _corpus_hits(), "How often do I need to cut the new terminal keys?")[0]
     assert best.sentence.text.startswith("Shake the new cartridge five times")
+
+
+def test_a_russian_question_about_the_english_handbook_is_answered(
+    sample_retriever: Retriever, embedder: Embedder, local_llm
+) -> None:
+    """Its English passages score below the relevance floor against the Russian question, as English text does
+    against any Russian question; with the translation's search and the floor less the gap between scripts, the
+    labs' share of the grade is found and quoted."""
+    question = "Сколько процентов итоговой оценки дают еженедельные лабораторные?"
+    options = ChatOptions()
+    assert not Assistant(sample_retriever, embedder).retrieve(question, options).answerable, "no longer needs it"
+    assistant = Assistant(sample_retriever, embedder, translator=_translator(local_llm))
+    found = assistant.retrieve(question, options)
+    assert found.answerable
+    best = assistant.evidence.candidates(found.query, found.hits, found.english)[0]
+    assert "40 percent" in best.sentence.text
+
+
+def test_a_passage_in_another_script_is_relevant_a_little_below_the_floor() -> None:
+    english = replace(_hit(1), chunk=replace(_hit(1).chunk, text="The weekly labs count for 40 percent."))
+    russian = replace(_hit(2), chunk=replace(_hit(2).chunk, text="Лабораторные работы дают сорок процентов оценки."))
+    question = "Сколько процентов дают лабораторные?"
+    just_below = 0.8 - CROSS_SCRIPT_GAP / 2
+    assert is_relevant(question, [replace(english, dense_score=just_below)], 0.8, multilingual=True)
+    assert not is_relevant(question, [replace(russian, dense_score=just_below)], 0.8, multilingual=True)
+    assert not is_relevant(question, [replace(english, dense_score=0.8 - 2 * CROSS_SCRIPT_GAP)], 0.8, multilingual=True)

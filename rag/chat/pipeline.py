@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from rag.answers.answer import Answer
 from rag.answers.citations import cited_numbers
 from rag.answers.claims import check_claims
-from rag.answers.evidence import WEAK_EVIDENCE, EvidenceFinder, focused
+from rag.answers.evidence import WEAK_EVIDENCE, EvidenceFinder, focused, in_other_script
 from rag.answers.grounding import check
 from rag.answers.language import language_of
 from rag.answers.repair import repaired, without_lead
@@ -56,9 +56,23 @@ def is_relevant(question: str, hits: list[Hit], floor: float, multilingual: bool
     """
     if not hits:
         return False
-    if multilingual or mostly_latin(question):
+    if multilingual:
+        if all(h.dense_score is None for h in hits):
+            return True
+        latin = mostly_latin(question)
+        return any(
+            (h.dense_score or 0.0) >= floor - (CROSS_SCRIPT_GAP if in_other_script(h.text, latin) else 0.0)
+            for h in hits
+        )
+    if mostly_latin(question):
         return max((h.dense_score or 0.0) for h in hits) >= floor or all(h.dense_score is None for h in hits)
     return any(h.bm25_score for h in hits)
+
+
+CROSS_SCRIPT_GAP = 0.03
+"""How much lower e5 rates a passage in another script than the question: a Bulgarian question scores unrelated
+Bulgarian passages about 0.03 above the English passage that answers it (docs/retrieval.md). Such a passage is
+relevant from the floor less this gap."""
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import get_args
 
 import numpy as np
@@ -66,11 +66,15 @@ def fuse(rankings: list[tuple[list[int], float]], rrf_k: int) -> list[tuple[int,
 
 def fuse_hits(rankings: list[list[Hit]], k: int, rrf_k: int) -> list[Hit]:
     """The best `k` of several searches for one question (as asked, and translated), by reciprocal rank fusion
-    at equal weight; a passage found by more than one keeps the first search's scores."""
+    at equal weight. A passage found by more than one keeps the first search's scores, except its dense score:
+    the best of them, since relevance asks whether the passage matches the question in either language (an
+    English page scores lower against a Bulgarian question than a Bulgarian page that does not answer it)."""
     found: dict[int, Hit] = {}
     for hits in rankings:
         for hit in hits:
-            found.setdefault(hit.chunk.id, hit)
+            known = found.setdefault(hit.chunk.id, hit)
+            if hit.dense_score is not None and (known.dense_score is None or hit.dense_score > known.dense_score):
+                found[hit.chunk.id] = replace(known, dense_score=hit.dense_score)
     fused = fuse([([hit.chunk.id for hit in hits], 1.0) for hits in rankings], rrf_k)
     return [found[chunk_id] for chunk_id, _ in fused[:k]]
 
