@@ -441,8 +441,9 @@ async def _respond(message: cl.Message) -> None:
             deliver=lambda reply: _deliver(reply, message.id),
             shown=_show_retrieval,
         )
-    if exchange.note is not None:
-        await cl.Message(content=f"_{exchange.note.render(_language())}_").send()
+    if exchange.note is not None:  # a decline stands in for an answer: in the question's language, like one
+        note = exchange.note_text if exchange.declined else exchange.note.render(_language())
+        await cl.Message(content=f"_{note}_").send()
     if policy.key == "both" and len(exchange.answers) == 2:
         await cl.Message(content=inert(side_by_side(exchange.answers, _language()))).send()
 

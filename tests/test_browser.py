@@ -103,6 +103,21 @@ def test_ask_local_then_switch_to_cloud(app_url: str) -> None:
     assert Path(ARTIFACTS / "browser-cloud-answer.png").stat().st_size > 10_000
 
 
+def test_a_russian_question_about_an_english_page_is_searched_in_english_too(app_url: str) -> None:
+    """The search step says what English was searched; the handbook's grading sentence answers; a question the
+    samples do not answer is declined in its own language, whatever the page's."""
+    with _chat(app_url) as page:
+        _ask(page, "Сколько процентов итоговой оценки дают еженедельные лабораторные?")
+        answer = page.locator(".step").filter(has_text="course-handbook.pdf").filter(has_text=" · total ")
+        answer.last.wait_for(timeout=180_000)
+        assert "40 percent" in answer.last.inner_text()
+        page.get_by_text("Used Retrieval", exact=False).first.click()
+        page.get_by_text("Also searched in English (translated on this machine):", exact=False).first.wait_for()
+        _ask(page, "Коя е столицата на Австралия?")
+        page.get_by_text("затова няма да гадая", exact=False).first.wait_for(timeout=180_000)
+        assert page.get_by_text("so I will not guess", exact=False).count() == 0
+
+
 LATIN_ALLOWED = {"Top", "top", "BM25", "ms", "data", "private", "llama", "cpp", "gemma", "q4_k_m", "Cloud", "API",
                  "stand", "cloud", "in", "Close"}  # fmt: skip
 """Latin words a Bulgarian or Russian page may show: names of models and servers, units, folder names, and
