@@ -112,6 +112,8 @@ def test_only_a_reply_that_reads_as_english_is_searched() -> None:
     assert usable(" Where is jammed paper taken out?\nBulgarian: Къде") == "Where is jammed paper taken out?"
     assert usable("Откъде се вади хартия?") == ""
     assert usable("\n") == ""
+    assert usable('English: "Where is jammed paper taken out?"') == "Where is jammed paper taken out?"
+    assert usable("“Where is jammed paper taken out?”") == "Where is jammed paper taken out?"
 
 
 def test_the_translation_can_be_turned_off(assistant: Assistant) -> None:

@@ -10,6 +10,7 @@ asked: a question is never sent anywhere to be searched.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -123,7 +124,11 @@ def chat_messages(question: str, language: str) -> list[dict[str, str]]:
     return [*messages, {"role": "user", "content": f"{language}: {question}"}]
 
 
+_LABEL = re.compile(r"^(?:english|translation)\s*:\s*", re.IGNORECASE)
+
+
 def usable(text: str) -> str:
-    """The first line of a model's reply, if it reads as English: anything else would only add noise to the search."""
-    line = text.strip().split("\n", 1)[0].strip()
+    """The first line of a model's reply, if it reads as English, without a label or quotes a chat model may add
+    ("English: ...", "“...”"): anything else would only add noise to the search."""
+    line = _LABEL.sub("", text.strip().split("\n", 1)[0].strip()).strip("\"'“”«» ")
     return line if line and mostly_latin(line) else ""
