@@ -168,6 +168,7 @@ class _Reader:
         return self.text(name).lower() in ON
 
     def on_off(self, name: str, default: bool) -> bool:
+        """An on/off setting; empty is `default`, anything but on or off is an error."""
         raw = self.text(name).lower()
         if raw and raw not in (*ON, *OFF):
             raise SettingsError(f"{name} must be on or off, not {raw!r}")
@@ -445,11 +446,9 @@ def _history(read: _Reader, index_url: str) -> HistorySettings:
         if read.text("HISTORY_URL"):
             raise SettingsError("HISTORY_URL must be a postgresql:// URL (empty: SQLite in HISTORY_DIR)")
         url = ""
-    switch = read.text("CHAT_HISTORY").strip().lower()
-    if switch not in ("", *ON, *OFF):
-        raise SettingsError(f"CHAT_HISTORY must be on or off, not {switch!r}")
+    enabled = read.on_off("CHAT_HISTORY", True)
     directory = Path(read.text("HISTORY_DIR", str(HistorySettings.directory)))
-    return HistorySettings(switch not in OFF, directory, url, asked=switch in ON)
+    return HistorySettings(enabled, directory, url, asked=read.switch("CHAT_HISTORY"))
 
 
 def _ocr(read: _Reader) -> OcrSettings:
