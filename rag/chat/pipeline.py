@@ -50,23 +50,21 @@ PROMPT_MARGIN_TOKENS = 64
 def is_relevant(question: str, hits: list[Hit], floor: float, multilingual: bool) -> bool:
     """Whether the hits are worth answering from.
 
-    A question needs a dense similarity above `floor`. With an English-only encoder that holds for
-    Latin-script questions only; for other scripts (Bulgarian, Russian) its dense scores mean little
-    and a keyword (BM25) match is required instead.
+    A question needs a dense similarity above `floor` (a multilingual encoder's, less `CROSS_SCRIPT_GAP` for a
+    passage in another script). With an English-only encoder that holds for Latin-script questions only; for
+    other scripts (Bulgarian, Russian) its dense scores mean little and a keyword (BM25) match is required instead.
     """
     if not hits:
         return False
-    if multilingual:
-        if all(h.dense_score is None for h in hits):
-            return True
-        latin = mostly_latin(question)
-        return any(
-            (h.dense_score or 0.0) >= floor - (CROSS_SCRIPT_GAP if in_other_script(h.text, latin) else 0.0)
-            for h in hits
-        )
-    if mostly_latin(question):
-        return max((h.dense_score or 0.0) for h in hits) >= floor or all(h.dense_score is None for h in hits)
-    return any(h.bm25_score for h in hits)
+    latin = mostly_latin(question)
+    if not (multilingual or latin):
+        return any(h.bm25_score for h in hits)
+    if all(h.dense_score is None for h in hits):
+        return True
+    return any(
+        (h.dense_score or 0.0) >= floor - (CROSS_SCRIPT_GAP if multilingual and in_other_script(h.text, latin) else 0)
+        for h in hits
+    )
 
 
 CROSS_SCRIPT_GAP = 0.03
