@@ -19,6 +19,7 @@ from rag.index.embedding import Embedder
 from rag.index.records import ChunkRecord
 from rag.index.retrieval import Hit, Retriever, fuse_hits, mostly_latin
 from rag.llm.backends import Backend, unavailable_local
+from rag.llm.requests import Turn
 from tests.helpers import llama_backend, run_cli
 
 CORPUS = {
@@ -94,6 +95,13 @@ def test_a_failing_local_server_leaves_the_question_searched_as_asked(assistant:
     assert found.english == "" and [h.chunk.id for h in found.hits] == [
         h.chunk.id for h in assistant.retrieve(JAM, options).hits
     ]
+
+
+def test_a_local_server_that_does_not_answer_leaves_the_question_searched_as_asked(fault_server) -> None:
+    """The local server answers one request at a time: a question waiting behind a long answer is not held up."""
+    stuck = Backend("local", "busy", fault_server.url("hang"), "m", prompt_style="completion")
+    assert QuestionTranslator(lambda: stuck, timeout=1.0).english(JAM) == ""
+    assert len(fault_server.requests) == 1
 
 
 def test_a_local_model_that_cannot_start_is_not_tried_for_every_question() -> None:
@@ -210,3 +218,17 @@ def test_a_passage_in_another_script_is_relevant_a_little_below_the_floor() -> N
     assert is_relevant(question, [replace(english, dense_score=just_below)], 0.8, multilingual=True)
     assert not is_relevant(question, [replace(russian, dense_score=just_below)], 0.8, multilingual=True)
     assert not is_relevant(question, [replace(english, dense_score=0.8 - 2 * CROSS_SCRIPT_GAP)], 0.8, multilingual=True)
+
+
+def test_a_bulgarian_follow_up_is_translated_with_the_question_before_it(
+    sample_retriever: Retriever, embedder: Embedder, local_llm
+) -> None:
+    """A follow-up alone ("And during the summer holidays?") names nothing to search for: what is translated and
+    searched is the previous question with it, as for a follow-up in English."""
+    assistant = Assistant(sample_retriever, embedder, translator=_translator(local_llm))
+    history = [Turn("Кога се поливат растенията в оранжерията?", "В 6:00 и в 18:00 [1].")]
+    found = assistant.retrieve("А през лятната ваканция?", ChatOptions(), history)
+    assert found.query.startswith("Кога се поливат") and mostly_latin(found.english)
+    assert found.answerable and found.hits[0].source == "greenhouse-faq.html"
+    quotes = assistant.evidence.quote(found.query, found.hits, [], found.english)
+    assert "summer holidays" in quotes[0].text
