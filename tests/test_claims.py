@@ -62,10 +62,18 @@ def test_a_version_is_checked_whole_and_a_date_as_numbers() -> None:
 
 
 def test_a_right_claim_citing_the_wrong_passage_cites_the_right_one() -> None:
+    """Instead of the wrong one, not beside it: a reader who follows [1] finds nothing of the sentence there (seen in
+    the browser: "The weekly labs give 40 percent of the final grade [2] [1]", [2] the release notes)."""
     report = check_claims("Office hours are on Tuesday [1].", [DOCKER, PRICES])
     assert not report.failed and report.sentences[0].supported_by == 2
     fixed = repaired("Office hours are on Tuesday [1].", report, [], 2, from_evidence=False)
-    assert fixed.text == "Office hours are on Tuesday [1] [2]."
+    assert fixed.text == "Office hours are on Tuesday [2]." and fixed.moved_citations == [1]
+    both = "Office hours are on Tuesday [1][2]."
+    fixed = repaired(both, check_claims(both, [DOCKER, PRICES]), [], 2, from_evidence=False)
+    assert fixed.text == "Office hours are on Tuesday [2]."
+    shared = "The page is on port 3000 and office hours are on Tuesday [1] [2]."
+    fixed = repaired(shared, check_claims(shared, [DOCKER, PRICES]), [], 2, from_evidence=False)
+    assert fixed.text == shared and fixed.moved_citations == [], "each cited passage holds part of the sentence"
 
 
 def test_citations_of_sources_that_do_not_exist_are_dropped_or_mapped() -> None:

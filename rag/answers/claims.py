@@ -189,6 +189,8 @@ class SentenceCheck:
     items: list[Item]
     failed: list[Item] = field(default_factory=list)
     supported_by: int | None = None  # the passage (1-based) holding its items, when the ones it cites do not
+    idle: list[int] = field(default_factory=list)  # cited passages (1-based) holding none of its items, beside one that
+    # holds them: a small model's extra or wrong number, which would send the reader to a file that does not say it
 
     @property
     def ok(self) -> bool:
@@ -317,9 +319,12 @@ def check_claims(answer: str, passages: list[str], question: str = "") -> ClaimR
         if not items:
             continue
         cited = [int(n) - 1 for n in _CITATION.findall(sentence.text) if 0 < int(n) <= len(indexes)]
+        idle = [i + 1 for i in cited if not any(indexes[i].holds(item) for item in items)]
         if cited and all(any(indexes[i].holds(item) for i in cited) for item in items):
+            check.idle = idle
             continue
         check.failed = [item for item in items if not any(index.holds(item) for index in indexes)]
-        if not check.failed:  # right, but not where it says: cite the passage holding most of it
+        if not check.failed:  # right, but not where it says: cite the passage holding most of it instead
             check.supported_by = 1 + max(range(len(indexes)), key=lambda i: sum(indexes[i].holds(t) for t in items))
+            check.idle = idle
     return report

@@ -1,7 +1,8 @@
 """Repairing an answer after its claims are checked: citations that exist, and no invented fact shown as fact.
 
 Citation numbers that point at no source are dropped (or replaced by the passage that holds the
-sentence's items), a sentence whose items are in another passage cites that one, a URL in no source
+sentence's items), a sentence whose items are in another passage cites that one instead, a citation of a passage
+that holds none of a sentence's items, beside one that holds them, is dropped, a URL in no source
 loses its link, and, when the answer is written from evidence (the embedded default), a sentence that
 fails its check, or an answer that says nothing, gives way to the evidence sentence it should have said;
 an answer that holds is followed by that sentence.
@@ -29,6 +30,7 @@ class Repair:
     text: str
     replaced: int = 0  # sentences (or a whole empty answer) given way to evidence
     dropped_citations: list[int] = field(default_factory=list)
+    moved_citations: list[int] = field(default_factory=list)  # valid numbers of sources that hold none of the sentence
     unlinked_urls: int = 0
 
 
@@ -98,6 +100,9 @@ def in_other_language(text: str, evidence: list[Evidence], language: str) -> boo
 def _citations_fixed(text: str, check: SentenceCheck, source_count: int, repair: Repair) -> str:
     def fix(match: re.Match[str]) -> str:
         number = int(match.group(1))
+        if number in check.idle:
+            repair.moved_citations.append(number)
+            return _removed(match)
         if 1 <= number <= source_count:
             return match.group()
         repair.dropped_citations.append(number)
@@ -109,6 +114,12 @@ def _citations_fixed(text: str, check: SentenceCheck, source_count: int, repair:
         end = len(body) - 1 if body[-1:] in ".!?" else len(body)
         text = f"{body[:end]} [{check.supported_by}]{body[end:]}"
     return text
+
+
+def _removed(match: re.Match[str]) -> str:
+    """What a removed citation leaves: its leading space where another citation follows it directly ("[1][2]")."""
+    followed = match.string.startswith("[", match.end())
+    return match.group()[: len(match.group()) - len(match.group().lstrip())] if followed else ""
 
 
 def _unlinked(text: str, check: SentenceCheck, repair: Repair) -> str:

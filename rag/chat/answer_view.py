@@ -64,7 +64,11 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "claims": answer.claims.to_json(),
         "repaired": None
         if answer.repair is None
-        else {"replaced": answer.repair.replaced, "dropped_citations": answer.repair.dropped_citations},
+        else {
+            "replaced": answer.repair.replaced,
+            "dropped_citations": answer.repair.dropped_citations,
+            "moved_citations": answer.repair.moved_citations,
+        },
         "declined": False,
         "scope": list(answer.scope),
         "backend": answer.backend.key,
