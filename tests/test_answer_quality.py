@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 from rag.answers.answer import Answer
+from rag.answers.evidence import Evidence
 from rag.answers.language import language_of
 from rag.answers.quality import AnswerCase, Summary, echo_share, judge, load_cases
+from rag.answers.repair import quoted
 from rag.index.records import ChunkRecord
 from rag.index.retrieval import Hit
 from rag.llm.backends import Backend
@@ -49,6 +51,12 @@ def test_declines_and_languages() -> None:
     assert judge(UNANSWERABLE, _answer("The documents do not mention HTTP/3.", []), "").declined is True
     assert judge(UNANSWERABLE, _answer("Use the http3 flag [1].", [1]), "").declined is False
     assert judge(UNANSWERABLE, _answer("", [], no_context=True), "").declined is True
+    manual = "-S сортировать по размеру файла; если КРИТЕРИЙ не указан, по имени."
+    quote = [Evidence(manual, 1, "ls.1.txt", None, 0, len(manual), 0.7)]
+    sorting = AnswerCase("Какой ключ ls сортирует файлы по размеру?", ("-S",), "ls.1.txt", None, "ru")
+    judged = judge(sorting, _answer(quoted(quote), [1], evidence=quote), "")
+    assert judged.declined is False, "the quote's own 'не указан' is the manual's words, not a decline"
+    assert judge(sorting, _answer("Не указан. " + quoted(quote), [1], evidence=quote), "").declined is True
     assert [
         language_of(t) for t in ("Port 11434.", "Библиотеката работи в събота.", "Библиотека открыта в субботу.")
     ] == [

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rag.answers.answer import Answer
 from rag.answers.language import language_of
+from rag.answers.repair import quoted
 
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+")
@@ -121,7 +122,9 @@ class Judged:
 
 def judge(case: AnswerCase, answer: Answer, system_prompt: str) -> Judged:
     text = answer.text
-    declined = answer.no_context or bool(DECLINES.search(text))
+    # a decline is the app's, or the model's own words: a quoted passage may say "not mentioned" of something else
+    own_words = text.replace(quoted(answer.evidence), " ") if answer.evidence else text
+    declined = answer.no_context or bool(DECLINES.search(own_words))
     marked = bool(answer.grounding.unsupported or answer.claims.failed or answer.weak_evidence)
     recall = share_found(case.facts, text) if case.answerable else None
     repair = answer.repair
