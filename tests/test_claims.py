@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from rag.answers.claims import check_claims, items_in
 from rag.answers.evidence import Evidence
@@ -11,9 +12,12 @@ from rag.ask import to_json
 from rag.chat.answer_view import answer_block
 from rag.chat.pipeline import Assistant, ChatOptions, Conversation, distinct
 from rag.chat.routing import POLICIES
+from rag.config import Settings
+from rag.index.embedding import Embedder
 from rag.index.names import names_in
 from rag.index.records import ChunkRecord
-from rag.index.retrieval import Hit
+from rag.index.retrieval import Hit, Retriever
+from rag.ingest.pipeline import ingest
 from rag.llm.backends import Backend
 
 DOCKER = "Start it with docker run -d -p 3000:8080 ghcr.io/open-webui/open-webui:main and open the page."
@@ -253,3 +257,25 @@ def test_answering_from_evidence_an_answer_in_another_script_than_the_question_g
     russian = "Его написал Maksym Polyakov [1]."
     kept = repaired(russian, check_claims(russian, [page]), quote, 1, from_evidence=True, language="ru")
     assert kept.text.startswith(russian) and kept.replaced == 0
+
+
+def test_a_name_spelled_in_cyrillic_by_the_documents_does_not_decline_an_english_question(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """An English question about a Bulgarian history page names people as English does ("Tsar Boris", "Hitler"),
+    the page as Bulgarian does: declined once as "None of your documents mention Tsar, Boris, Hitler". A name no
+    document holds in either spelling still declines."""
+    data = tmp_path / "data"
+    (data / "bg").mkdir(parents=True)
+    (data / "bg" / "история.md").write_text(
+        "# Из историята\n\nСлед срещата си с Хитлер през 1943 година цар Борис III казва, че България няма да изпрати"
+        " войски на Източния фронт. Скоро след това царят умира внезапно в София.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(data_dir=data, index_dir=tmp_path / "index")
+    ingest(settings, embedder=embedder)
+    assistant = Assistant(Retriever(settings, embedder), embedder)
+    question = "What did Tsar Boris III say after his meeting with Hitler?"
+    retrieval = assistant.retrieve(question, ChatOptions())
+    assert retrieval.unmentioned == () and retrieval.answerable, retrieval
+    assert assistant._absent(names_in("Did Napoleon meet Tsar Boris?"), ChatOptions()) == ["Napoleon"]

@@ -33,7 +33,7 @@ from rag.chat.translation import QuestionTranslator
 from rag.config import RetrievalSettings
 from rag.i18n import Text, written_language
 from rag.index.embedding import Embedder
-from rag.index.names import Name, names_in
+from rag.index.names import Name, cyrillic_spelling, names_in
 from rag.index.retrieval import MODES, Hit, Retriever, fuse_hits, mostly_latin
 from rag.llm.backends import Backend
 from rag.llm.generation import GenerationParams, StreamOutcome, stream_answer
@@ -248,9 +248,20 @@ class Assistant:
         best = self.evidence.candidates(query, hits, english)[:1] if relevant else []
         score = best[0].score if best else 0.0
         names = names_in(question)
-        absent = self.retriever.absent([name.text for name in names], options.scope, options.owner) if names else []
+        absent = self._absent(names, options) if names else []
         milliseconds = (time.perf_counter() - started) * 1000
         return Retrieval(hits, relevant, milliseconds, query, score, unmentioned(names, absent, score), english)
+
+    def _absent(self, names: list[Name], options: ChatOptions) -> list[str]:
+        """The names no readable document holds; a plain Latin name counts as held when its Cyrillic spelling is
+        ("Hitler", "Хитлер"): an English question about a Bulgarian page names people as English does."""
+        absent = self.retriever.absent([name.text for name in names], options.scope, options.owner)
+        spellings = {
+            name.text: cyrillic_spelling(name.text) for name in names if name.text in absent and not name.technical
+        }
+        wanted = [spelling for spelling in spellings.values() if spelling]
+        missing = set(self.retriever.absent(wanted, options.scope, options.owner)) if wanted else set()
+        return [word for word in absent if not spellings.get(word) or spellings[word] in missing]
 
     def _search(self, query: str, english: str, options: ChatOptions) -> list[Hit]:
         """The passages for the question as asked, fused with those for its English translation when it has one

@@ -49,3 +49,28 @@ def names_in(question: str) -> list[Name]:
         if technical or capitalised or latin_among_cyrillic:
             found.setdefault(word.casefold(), Name(word, technical))
     return list(found.values())
+
+
+_TO_CYRILLIC = (
+    ("shch", "щ"), ("sht", "щ"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("tz", "ц"), ("ch", "ч"), ("sh", "ш"),
+    ("yu", "ю"), ("ya", "я"), ("ph", "ф"), ("th", "т"), ("a", "а"), ("b", "б"), ("c", "к"), ("d", "д"), ("e", "е"),
+    ("f", "ф"), ("g", "г"), ("h", "х"), ("i", "и"), ("j", "й"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"),
+    ("o", "о"), ("p", "п"), ("q", "к"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"), ("v", "в"), ("w", "в"),
+    ("x", "кс"), ("y", "и"), ("z", "з"),
+)  # fmt: skip
+_TRANSLITERABLE = re.compile(r"[A-Za-z]+")
+
+
+def cyrillic_spelling(name: str) -> str:
+    """How a Bulgarian or Russian document likely spells a Latin name ("Samuil" -> "самуил", "Tsar Boris" names ->
+    "цар", "борис"), or "" for anything but plain letters: a question in English about a Bulgarian history page
+    names the people as English does, the page as Bulgarian does."""
+    word = name.casefold()
+    if not _TRANSLITERABLE.fullmatch(word):
+        return ""
+    spelled, at = [], 0
+    while at < len(word):
+        latin, cyrillic = next(pair for pair in _TO_CYRILLIC if word.startswith(pair[0], at))
+        spelled.append(cyrillic)
+        at += len(latin)
+    return "".join(spelled)
