@@ -174,3 +174,6 @@ def test_both_answers_end_in_two_columns_with_the_difference_beneath() -> None:
     assert cloud.metrics is not None
     together = side_by_side([local, replace(cloud, metrics=replace(cloud.metrics, ttft_ms=2450.0))], "en")
     assert "sooner" not in together, "50 ms apart is the same moment to a reader"
+    assert "Local server and Cloud API gave their first token within 0.1 s of each other" in together, together
+    bulgarian = side_by_side([local, replace(cloud, metrics=replace(cloud.metrics, ttft_ms=2450.0))], "bg")
+    assert "дадоха първия си токен с по-малко от 0.1 s разлика" in bulgarian

@@ -214,12 +214,14 @@ def _difference(answers: list[Answer], language: Language) -> str:
     (first, second), parts = answers, []
     a, b = first.metrics, second.metrics
     assert a is not None and b is not None
-    if a.ttft_ms is not None and b.ttft_ms is not None and abs(a.ttft_ms - b.ttft_ms) / 1000 >= SAME_MOMENT_S:
+    if a.ttft_ms is not None and b.ttft_ms is not None:
         faster, slower = (first, second) if a.ttft_ms <= b.ttft_ms else (second, first)
         gap = abs(a.ttft_ms - b.ttft_ms) / 1000
-        parts.append(
-            tr(language, "compare.side_sooner", backend=faster.backend.label, seconds=gap, other=slower.backend.label)
+        # the comparison is what the side-by-side is for: a tie is said too, not left out
+        key, seconds = (
+            ("compare.side_sooner", gap) if gap >= SAME_MOMENT_S else ("compare.side_same_moment", SAME_MOMENT_S)
         )
+        parts.append(tr(language, key, backend=faster.backend.label, seconds=seconds, other=slower.backend.label))
     if a.tokens_per_s and b.tokens_per_s:
         ratio = max(a.tokens_per_s, b.tokens_per_s) / min(a.tokens_per_s, b.tokens_per_s)
         quicker = first if a.tokens_per_s >= b.tokens_per_s else second

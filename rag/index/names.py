@@ -62,9 +62,9 @@ _TRANSLITERABLE = re.compile(r"[A-Za-z]+")
 
 
 def cyrillic_spelling(name: str) -> str:
-    """How a Bulgarian or Russian document likely spells a Latin name ("Samuil" -> "самуил", "Tsar Boris" names ->
-    "цар", "борис"), or "" for anything but plain letters: a question in English about a Bulgarian history page
-    names the people as English does, the page as Bulgarian does."""
+    """How a Bulgarian or Russian document likely spells a Latin name ("Samuil" -> "самуил", "Tsar" -> "цар"), or ""
+    for anything but plain letters: a question in English about a Bulgarian history page names the people as English
+    does, the page as Bulgarian does. A miss ("Sofia" -> "софиа", not "София") only leaves the name missing."""
     word = name.casefold()
     if not _TRANSLITERABLE.fullmatch(word):
         return ""
