@@ -15,12 +15,12 @@ from rag.chat.pipeline import ChatOptions
 from rag.chat.translation import QuestionTranslator
 from rag.index.retrieval import mostly_latin
 from rag.llm.embedded_server import EmbeddedServer
+from rag.measure.metrics import nearest_rank
 
 
 def _figures(label: str, milliseconds: list[float]) -> str:
     ordered = sorted(milliseconds)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"{label}: p50 {statistics.median(ordered):.0f} ms, p95 {p95:.0f} ms"
+    return f"{label}: p50 {statistics.median(ordered):.0f} ms, p95 {nearest_rank(ordered, 0.95):.0f} ms"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 from rag.answers.answer import Answer
 from rag.answers.language import language_of
 from rag.answers.repair import quoted
+from rag.measure.metrics import nearest_rank
 
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+")
@@ -195,7 +196,7 @@ class Summary:
             "language_match": _mean(None if j.language_ok is None else float(j.language_ok) for j in every),
             "echo_rate": _mean(float(j.echo) for j in every),
             "ttft_p50_ms": statistics.median(ttft) if ttft else None,
-            "ttft_p95_ms": ttft[min(len(ttft) - 1, round(0.95 * (len(ttft) - 1)))] if ttft else None,
+            "ttft_p95_ms": nearest_rank(ttft, 0.95) if ttft else None,
             "tokens_per_s": _mean(j.tokens_per_s for j in every),
             "cost_usd": sum(costs) if costs else None,
             "errors": sum(j.error is not None for j in every),

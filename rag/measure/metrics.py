@@ -92,6 +92,11 @@ class PriceTable:
         return prompt_tokens * price.input / 1e6 + completion_tokens * price.output / 1e6
 
 
+def nearest_rank(ordered: list[float], share: float) -> float:
+    """The value at `share` (0.95: p95) of an ascending, non-empty list, by nearest rank: one that was measured."""
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
 def decode_rate(completion_tokens: int, ttft_ms: float | None, total_ms: float) -> float | None:
     """Tokens per second after the first token: the decoding speed, without the prompt's processing time."""
     if ttft_ms is None or completion_tokens < 2 or total_ms <= ttft_ms:
