@@ -211,7 +211,7 @@ class EvidenceFinder:
             None,
         )
         if second is not None:
-            quoted.append(_apart_from(quoted[0], _in_context(second, hits[second.number - 1]), second))
+            quoted.append(_apart_from(quoted[0], second, hits[second.number - 1]))
         return quoted
 
     def select(self, question: str, hits: list[Hit], english: str = "", count: int = PROMPT_EVIDENCE) -> list[Evidence]:
@@ -277,11 +277,11 @@ def _in_context(candidate: Candidate, hit: Hit) -> Evidence:
     return Evidence(text, candidate.number, hit.source, hit.page, start, end, candidate.score)
 
 
-def _apart_from(first: Evidence, second: Evidence, candidate: Candidate) -> Evidence:
+def _apart_from(first: Evidence, candidate: Candidate, hit: Hit) -> Evidence:
     """The second quote with its neighbours, or its sentence alone where a neighbour is already in the first quote."""
-    if second.number == first.number and second.start < first.end and first.start < second.end:
-        return replace(second, text=candidate.sentence.text, start=candidate.sentence.start, end=candidate.sentence.end)
-    return second
+    around = _in_context(candidate, hit)
+    overlaps = around.number == first.number and around.start < first.end and first.start < around.end
+    return _evidence(candidate, hit) if overlaps else around
 
 
 def _reply(sentence: Sentence) -> bool:
