@@ -278,4 +278,4 @@ def test_a_name_spelled_in_cyrillic_by_the_documents_does_not_decline_an_english
     question = "What did Tsar Boris III say after his meeting with Hitler?"
     retrieval = assistant.retrieve(question, ChatOptions())
     assert retrieval.unmentioned == () and retrieval.answerable, retrieval
-    assert assistant._absent(names_in("Did Napoleon meet Tsar Boris?"), ChatOptions()) == ["Napoleon"]
+    assert assistant._absent(names_in("Did Napoleon meet Tsar Boris?"), ChatOptions(), 0.0) == ["Napoleon"]

@@ -248,14 +248,17 @@ class Assistant:
         best = self.evidence.candidates(query, hits, english)[:1] if relevant else []
         score = best[0].score if best else 0.0
         names = names_in(question)
-        absent = self._absent(names, options) if names else []
+        absent = self._absent(names, options, score) if names else []
         milliseconds = (time.perf_counter() - started) * 1000
         return Retrieval(hits, relevant, milliseconds, query, score, unmentioned(names, absent, score), english)
 
-    def _absent(self, names: list[Name], options: ChatOptions) -> list[str]:
+    def _absent(self, names: list[Name], options: ChatOptions, evidence_score: float) -> list[str]:
         """The names no readable document holds; a plain Latin name counts as held when its Cyrillic spelling is
-        ("Hitler", "Хитлер"): an English question about a Bulgarian page names people as English does."""
+        ("Hitler", "Хитлер"): an English question about a Bulgarian page names people as English does. Each
+        spelling is a keyword search, so it is looked up only where a plain name could decline (`unmentioned`)."""
         absent = self.retriever.absent([name.text for name in names], options.scope, options.owner)
+        if evidence_score >= PLAIN_NAME_DECLINE_BELOW:
+            return absent
         spellings = {
             name.text: cyrillic_spelling(name.text) for name in names if name.text in absent and not name.technical
         }
