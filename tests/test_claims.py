@@ -264,7 +264,8 @@ def test_a_name_spelled_in_cyrillic_by_the_documents_does_not_decline_an_english
 ) -> None:
     """An English question about a Bulgarian history page names people as English does ("Tsar Boris", "Hitler"),
     the page as Bulgarian does: declined once as "None of your documents mention Tsar, Boris, Hitler". A name no
-    document holds in either spelling still declines."""
+    document holds in either spelling still declines, and one only another user's upload holds is missing to the
+    asker: the Cyrillic lookup never tells one user what another uploaded."""
     data = tmp_path / "data"
     (data / "bg").mkdir(parents=True)
     (data / "bg" / "история.md").write_text(
@@ -272,10 +273,15 @@ def test_a_name_spelled_in_cyrillic_by_the_documents_does_not_decline_an_english
         " войски на Източния фронт. Скоро след това царят умира внезапно в София.\n",
         encoding="utf-8",
     )
+    private = data / "uploads" / "users" / "mira"
+    private.mkdir(parents=True)
+    (private / "бележки.md").write_text("Наполеон е бил император на французите.\n", encoding="utf-8")
     settings = Settings(data_dir=data, index_dir=tmp_path / "index")
     ingest(settings, embedder=embedder)
     assistant = Assistant(Retriever(settings, embedder), embedder)
     question = "What did Tsar Boris III say after his meeting with Hitler?"
     retrieval = assistant.retrieve(question, ChatOptions())
     assert retrieval.unmentioned == () and retrieval.answerable, retrieval
-    assert assistant._absent(names_in("Did Napoleon meet Tsar Boris?"), ChatOptions(), 0.0) == ["Napoleon"]
+    napoleon = names_in("Did Napoleon meet Tsar Boris?")
+    assert assistant._absent(napoleon, ChatOptions(owner="ivan"), 0.0) == ["Napoleon"]
+    assert assistant._absent(napoleon, ChatOptions(owner="mira"), 0.0) == [], "her own upload holds Наполеон"
